@@ -1,0 +1,90 @@
+"""Settings read from the environment, as small typed groups.
+
+Each group is a msgspec Struct whose field names are the lower-cased environment
+variable names, so ``msgspec.convert`` does the parsing (strings to ints, floats,
+booleans) and reports a bad value with the variable named.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import msgspec
+import platformdirs
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+OFFLINE_MODEL = "offline"
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the data lives: an external server, or an embedded one under the data dir."""
+
+    database_url: str | None = None
+    playground_data_dir: str = str(platformdirs.user_data_path("playground"))
+    playground_db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    playground_db_echo: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder holding the embedded Postgres cluster (and nothing else)."""
+        return Path(self.playground_data_dir).expanduser()
+
+
+class ModelSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Which model server to call; the offline model is used when no key is set."""
+
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    # Comma-separated model ids offered for the upstream server; empty asks it (GET /models).
+    playground_models: str = ""
+    playground_default_model: str | None = None
+    playground_upstream_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    playground_upstream_max_retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
+    # Delay between the offline model's chunks; it really streams, over time.
+    playground_offline_chunk_delay_ms: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+
+    @property
+    def upstream_enabled(self) -> bool:
+        """True when an OpenAI-compatible server (not only the offline model) is configured."""
+        return bool(self.openai_api_key or self.openai_base_url)
+
+
+class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Limits and batching of the generation pipeline."""
+
+    playground_max_content_chars: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    playground_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
+    # Streamed text is written to its row at most this often, or when this much piled up.
+    playground_flush_interval_ms: Annotated[float, msgspec.Meta(ge=10)] = 250.0
+    playground_flush_chars: Annotated[int, msgspec.Meta(ge=1)] = 4000
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """All settings of one process."""
+
+    db: DatabaseSettings
+    models: ModelSettings
+    generation: GenerationSettings
+
+
+def _group(cls: type[S], env: Mapping[str, str]) -> S:
+    fields = set(cls.__struct_fields__)
+    values = {key.lower(): value for key, value in env.items() if key.lower() in fields and value}
+    try:
+        return msgspec.convert(values, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"invalid setting: {exc} (environment variables are upper case)") from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read every group from ``env`` (default: the process environment)."""
+    source = os.environ if env is None else env
+    return Settings(
+        db=_group(DatabaseSettings, source),
+        models=_group(ModelSettings, source),
+        generation=_group(GenerationSettings, source),
+    )
