@@ -1,0 +1,1 @@
+"""The playground HTTP API: Litestar controllers, services, the model client and SSE."""

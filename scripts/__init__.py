@@ -1,0 +1,1 @@
+"""Operator scripts: demo data, the fake model server, benchmarks."""

@@ -1,0 +1,103 @@
+"""The ``playground`` command: serve the API, migrate the database, seed demo data."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from api.settings import Settings, load_settings
+
+logger = logging.getLogger("playground")
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """``DATABASE_URL`` when set, else the embedded Postgres under the data dir (started here)."""
+    if settings.db.database_url:
+        return settings.db.database_url
+    from db.embedded import start_embedded
+
+    print(f"starting embedded Postgres in {settings.db.data_dir}", file=sys.stderr)
+    return start_embedded(settings.db.data_dir)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from db.migrate import upgrade
+
+    url = resolve_database_url(settings)
+    upgrade(url)
+    if not settings.models.upstream_enabled:
+        print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
+    uvicorn.run(
+        create_app(url, settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=args.graceful_shutdown_s,
+    )
+    return 0
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from db.migrate import downgrade, upgrade
+
+    url = resolve_database_url(settings)
+    if args.action == "upgrade":
+        upgrade(url, args.revision)
+    else:
+        downgrade(url, args.revision)
+    print(f"database {args.action}d to {args.revision}", file=sys.stderr)
+    return 0
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from scripts.seed import seed
+
+    url = resolve_database_url(settings)
+    return seed(url, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``playground`` command."""
+    parser = argparse.ArgumentParser(prog="playground", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (migrates the database first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--graceful-shutdown-s",
+        type=float,
+        default=10.0,
+        help="seconds running replies may take to finish on SIGTERM",
+    )
+    serve.set_defaults(handler=_serve)
+
+    database = commands.add_parser("db", help="apply or roll back migrations")
+    database.add_argument("action", choices=["upgrade", "downgrade"])
+    database.add_argument("revision", nargs="?", default=None)
+    database.set_defaults(handler=_db)
+
+    seed = commands.add_parser("seed", help="store demo threads (idempotent)")
+    seed.set_defaults(handler=_seed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``playground`` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "db" and args.revision is None:
+        args.revision = "head" if args.action == "upgrade" else "-1"
+    settings = load_settings()
+    handler = args.handler
+    result: int = handler(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Generations: model calls streamed to followers and stored in batches."""

@@ -1,0 +1,69 @@
+"""SSE event payloads of a generation, as DESIGN.md names them.
+
+Payloads are encoded to JSON once, when published, so every follower of a
+generation sends the same bytes without re-encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from api.messages.schemas import Message
+
+EventName = Literal[
+    "message.created",
+    "message.delta",
+    "tool_call",
+    "tool_result",
+    "message.completed",
+    "error",
+    "done",
+]
+
+
+class MessageCreated(msgspec.Struct):
+    """A stored message: the user message, then the assistant placeholder."""
+
+    message: Message
+
+
+class MessageDelta(msgspec.Struct):
+    """A piece of reply text; the deltas of a message concatenate to its stored content."""
+
+    message_id: UUID
+    content: str
+
+
+class MessageCompleted(msgspec.Struct):
+    """The final row of a reply, whatever its status."""
+
+    message: Message
+
+
+class ErrorPayload(msgspec.Struct):
+    """A failure after the stream started (it can no longer be an HTTP error)."""
+
+    code: str
+    detail: str
+
+
+class DonePayload(msgspec.Struct):
+    """Always the last event of a generation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One published event: its position in the generation, its name and JSON data."""
+
+    seq: int
+    name: EventName
+    data: str
+
+
+def encode_payload(payload: msgspec.Struct | dict[str, Any]) -> str:
+    """Encode a payload as the JSON text of an SSE ``data:`` field."""
+    return msgspec.json.encode(payload).decode()

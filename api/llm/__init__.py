@@ -1,0 +1,1 @@
+"""Model access: the offline model, the upstream client router and error mapping."""

@@ -1,0 +1,1 @@
+"""Messages: the tree of turns in a thread, sending, editing and regenerating."""

@@ -1,0 +1,47 @@
+"""Turn message rows into the bodies clients see."""
+
+from __future__ import annotations
+
+from typing import cast
+from uuid import UUID
+
+from api.messages.schemas import Message, Role, Status, Timings, Usage
+from db import models as m
+
+
+def to_message(row: m.Message, sibling_ids: list[UUID]) -> Message:
+    """Build the client view of ``row``; usage and timings are grouped when present."""
+    usage = None
+    if row.prompt_tokens is not None or row.completion_tokens is not None:
+        total = (row.prompt_tokens or 0) + (row.completion_tokens or 0)
+        usage = Usage(
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            total_tokens=total,
+        )
+    timings = None
+    if row.time_to_first_token_ms is not None or row.duration_ms is not None:
+        timings = Timings(
+            time_to_first_token_ms=row.time_to_first_token_ms, duration_ms=row.duration_ms
+        )
+    return Message(
+        id=row.id,
+        thread_id=row.thread_id,
+        parent_id=row.parent_id,
+        role=cast(Role, row.role),
+        content=row.content,
+        status=cast(Status, row.status),
+        sibling_ids=sibling_ids,
+        model=row.model,
+        params=row.params,
+        request_message_count=row.request_message_count,
+        usage=usage,
+        finish_reason=row.finish_reason,
+        timings=timings,
+        error=row.error,
+        tool_calls=row.tool_calls,
+        tool_call_id=row.tool_call_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+    )

@@ -1,0 +1,95 @@
+"""Bodies of the message endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from api.schemas import ChatParams
+
+Role = Literal["system", "user", "assistant", "tool"]
+Status = Literal[
+    "completed", "in_progress", "cancelled", "failed", "interrupted", "requires_action"
+]
+
+
+class Usage(msgspec.Struct, kw_only=True):
+    """Token counts reported by the model server."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+
+
+class Timings(msgspec.Struct, kw_only=True):
+    """How long the reply took, measured from the start of the model call."""
+
+    time_to_first_token_ms: float | None
+    duration_ms: float | None
+
+
+class Message(msgspec.Struct, kw_only=True):
+    """A message as clients see it; ``sibling_ids`` lists the alternatives at its place,
+    itself included, oldest first."""
+
+    id: UUID
+    thread_id: UUID
+    parent_id: UUID | None
+    role: Role
+    content: str
+    status: Status
+    sibling_ids: list[UUID]
+    model: str | None = None
+    params: dict[str, Any] | None = None
+    request_message_count: int | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    timings: Timings | None = None
+    error: str | None = None
+    tool_calls: list[Any] | None = None
+    tool_call_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+
+
+class MessageList(msgspec.Struct, kw_only=True):
+    """The active branch of a thread, oldest first."""
+
+    data: list[Message]
+
+
+class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /api/threads/{id}/messages``."""
+
+    content: str
+    role: Literal["user", "assistant", "system"] = "user"
+    parent_id: UUID | None = None
+    generate: bool = True
+    stream: bool = True
+    model: str | None = None
+    params: ChatParams | None = None
+
+
+class EditMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``PATCH /api/threads/{id}/messages/{message_id}``: new content, edited in place."""
+
+    content: str
+
+
+class Regenerate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST .../messages/{message_id}/regenerate``; every field is optional."""
+
+    model: str | None = None
+    params: ChatParams | None = None
+    stream: bool = True
+
+
+class SendResult(msgspec.Struct, kw_only=True):
+    """Answer of a non-streamed send: the stored user message and the finished reply."""
+
+    user_message: Message | None
+    assistant_message: Message

@@ -1,0 +1,278 @@
+"""Message operations: list the active branch, send, regenerate, edit and delete.
+
+Sends and regenerations validate and store their rows here, before any response
+starts, then hand a ``GenerationPlan`` to the generation manager.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import BadRequestError, ConflictError, UpstreamError
+from api.generation.manager import GenerationManager, new_generation_id
+from api.generation.pipeline import GenerationPlan
+from api.generation.stream import GenerationStream
+from api.llm.router import ModelRouter
+from api.messages.mapping import to_message
+from api.messages.queries import load_tree, message_in, sibling_ids
+from api.messages.schemas import (
+    EditMessage,
+    Message,
+    MessageList,
+    Regenerate,
+    SendMessage,
+    SendResult,
+)
+from api.messages.tree import MessageTree
+from api.schemas import ChatParams, merge_params
+from api.settings import GenerationSettings
+from api.threads.service import load_thread
+from api.validation import check_content, check_model
+from db import models as m
+
+_BUSY_INDEX = "uq_message_thread_id_in_progress"
+
+
+def model_context(thread: m.Thread, path: list[m.Message]) -> list[dict[str, Any]]:
+    """What the model is sent: the thread's system prompt, then the branch's turns."""
+    context: list[dict[str, Any]] = []
+    if thread.system_prompt:
+        context.append({"role": "system", "content": thread.system_prompt})
+    for row in path:
+        if row.role in ("system", "user") or (row.role == "assistant" and row.content):
+            context.append({"role": row.role, "content": row.content})
+    return context
+
+
+class MessageService:
+    """Message use cases over one DB session (one unit of work per request)."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        models: ModelRouter,
+        generations: GenerationManager,
+        settings: GenerationSettings,
+    ) -> None:
+        self._session = session
+        self._models = models
+        self._generations = generations
+        self._max_chars = settings.playground_max_content_chars
+
+    async def list_branch(self, thread_id: UUID) -> MessageList:
+        """The active branch of a thread, oldest first, with each message's siblings."""
+        thread = await load_thread(self._session, thread_id)
+        tree = await load_tree(self._session, thread_id)
+        path = tree.path_to(thread.head_id)
+        return MessageList(data=[to_message(row, tree.sibling_ids(row)) for row in path])
+
+    async def get(self, thread_id: UUID, message_id: UUID) -> Message:
+        """One message of the thread, or a 404."""
+        await load_thread(self._session, thread_id)
+        tree = await load_tree(self._session, thread_id)
+        row = message_in(tree, thread_id, message_id)
+        return to_message(row, tree.sibling_ids(row))
+
+    async def append(self, thread_id: UUID, body: SendMessage) -> Message:
+        """Store a message without generating (few-shot turns built by hand)."""
+        check_content(body.content, self._max_chars)
+        thread = await load_thread(self._session, thread_id, lock=True)
+        tree = await load_tree(self._session, thread_id)
+        parent = self._parent(thread, tree, body.parent_id)
+        row = m.Message(
+            id=uuid.uuid4(),
+            thread_id=thread_id,
+            parent_id=parent.id if parent else None,
+            role=body.role,
+            content=body.content,
+            status="completed",
+        )
+        self._session.add(row)
+        await self._session.flush()
+        self._touch(thread, head_id=row.id)
+        await self._session.commit()
+        return await self._view(row.id)
+
+    async def start_send(self, thread_id: UUID, body: SendMessage) -> GenerationStream:
+        """Store the user message and a reply placeholder, then start the generation."""
+        if body.role != "user":
+            raise BadRequestError(
+                f"role {body.role!r} is only allowed with generate: false",
+                extra={"field": "role"},
+            )
+        check_content(body.content, self._max_chars)
+        thread = await load_thread(self._session, thread_id, lock=True)
+        model, params = self._resolve_model(thread, body.model, body.params)
+        tree = await load_tree(self._session, thread_id)
+        parent = self._parent(thread, tree, body.parent_id)
+        user = m.Message(
+            id=uuid.uuid4(),
+            thread_id=thread_id,
+            parent_id=parent.id if parent else None,
+            role="user",
+            content=body.content,
+            status="completed",
+        )
+        path = [*tree.path_to(parent.id if parent else None), user]
+        return await self._start(thread, [user], path, model, params)
+
+    async def start_regenerate(
+        self, thread_id: UUID, message_id: UUID, body: Regenerate
+    ) -> GenerationStream:
+        """Start a new reply beside an assistant message, or below a user message."""
+        thread = await load_thread(self._session, thread_id, lock=True)
+        tree = await load_tree(self._session, thread_id)
+        target = message_in(tree, thread_id, message_id)
+        if target.role == "assistant":
+            parent_id = target.parent_id
+        elif target.role == "user":
+            parent_id = target.id
+        else:
+            raise BadRequestError(
+                f"message {message_id} is a {target.role} message; regenerate an assistant "
+                "reply or a user message",
+                extra={"field": "message_id"},
+            )
+        model, params = self._resolve_model(thread, body.model, body.params)
+        return await self._start(thread, [], tree.path_to(parent_id), model, params)
+
+    async def edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
+        """Replace a message's content in place (its replies are left as they are)."""
+        check_content(body.content, self._max_chars)
+        await load_thread(self._session, thread_id, lock=True)
+        tree = await load_tree(self._session, thread_id)
+        row = message_in(tree, thread_id, message_id)
+        if row.status == "in_progress":
+            raise ConflictError(f"message {message_id} is still being generated")
+        row.content = body.content
+        row.updated_at = func.clock_timestamp()
+        await self._session.commit()
+        return await self._view(row.id)
+
+    async def delete(self, thread_id: UUID, message_id: UUID) -> None:
+        """Delete a message and its descendants; the head moves up if it was below."""
+        thread = await load_thread(self._session, thread_id, lock=True)
+        tree = await load_tree(self._session, thread_id)
+        row = message_in(tree, thread_id, message_id)
+        doomed = tree.subtree(row.id)
+        running = [item.id for item in doomed if item.status == "in_progress"]
+        if running:
+            raise ConflictError(
+                f"message {running[0]} is still being generated; cancel it first",
+                extra={"message_id": str(running[0])},
+            )
+        if thread.head_id in {item.id for item in doomed}:
+            self._touch(thread, head_id=row.parent_id)
+        await self._session.delete(row)
+        await self._session.commit()
+
+    async def result(self, stream: GenerationStream) -> SendResult:
+        """The stored outcome of a finished generation, for a non-streamed request."""
+        tree = await load_tree(self._session, stream.thread_id)
+        assistant = tree.by_id[stream.assistant_id]
+        if assistant.status == "failed":
+            raise UpstreamError(assistant.error or "the model server failed")
+        user = tree.by_id.get(stream.user_id) if stream.user_id else None
+        return SendResult(
+            user_message=to_message(user, tree.sibling_ids(user)) if user else None,
+            assistant_message=to_message(assistant, tree.sibling_ids(assistant)),
+        )
+
+    def _resolve_model(
+        self, thread: m.Thread, model: str | None, params: ChatParams | None
+    ) -> tuple[str, dict[str, Any]]:
+        chosen = model or thread.model
+        check_model(self._models, chosen)
+        merged = merge_params(msgspec.convert(thread.params, ChatParams), params)
+        return chosen, msgspec.to_builtins(merged)
+
+    def _parent(
+        self, thread: m.Thread, tree: MessageTree, parent_id: UUID | None
+    ) -> m.Message | None:
+        if parent_id is None:
+            return tree.by_id.get(thread.head_id) if thread.head_id else None
+        parent = tree.by_id.get(parent_id)
+        if parent is None:
+            raise BadRequestError(
+                f"parent_id {parent_id} is not a message of thread {thread.id}",
+                extra={"field": "parent_id"},
+            )
+        if parent.status == "in_progress":
+            raise ConflictError(f"message {parent_id} is still being generated")
+        return parent
+
+    async def _start(
+        self,
+        thread: m.Thread,
+        new_rows: list[m.Message],
+        path: list[m.Message],
+        model: str,
+        params: dict[str, Any],
+    ) -> GenerationStream:
+        """Store ``new_rows`` and the reply placeholder in one transaction, then start."""
+        context = model_context(thread, path)
+        assistant = m.Message(
+            id=uuid.uuid4(),
+            thread_id=thread.id,
+            parent_id=path[-1].id if path else None,
+            role="assistant",
+            content="",
+            status="in_progress",
+            model=model,
+            params=params,
+            request_message_count=len(context),
+        )
+        for row in [*new_rows, assistant]:
+            self._session.add(row)
+            # Flushed one by one: a user row and its reply must get increasing timestamps.
+            await self._session.flush()
+        self._touch(thread, head_id=assistant.id)
+        try:
+            await self._session.commit()
+        except IntegrityError as exc:
+            await self._session.rollback()
+            if _BUSY_INDEX not in str(exc.orig):
+                raise
+            raise await self._busy(thread.id) from exc
+        tree = await load_tree(self._session, thread.id)
+        stored = [tree.by_id[row.id] for row in [*new_rows, assistant]]
+        announce = [to_message(row, tree.sibling_ids(row)) for row in stored]
+        plan = GenerationPlan(
+            generation_id=new_generation_id(),
+            thread_id=thread.id,
+            assistant_id=assistant.id,
+            user_id=new_rows[0].id if new_rows else None,
+            announce=announce,
+            model=model,
+            params=params,
+            context=context,
+        )
+        return self._generations.start(plan)
+
+    async def _busy(self, thread_id: UUID) -> ConflictError:
+        running = await self._session.scalar(
+            select(m.Message.id).where(
+                m.Message.thread_id == thread_id, m.Message.status == "in_progress"
+            )
+        )
+        return ConflictError(
+            f"a reply is already being generated in this thread (message {running}); "
+            "wait for it or cancel it",
+            extra={"message_id": str(running)},
+        )
+
+    def _touch(self, thread: m.Thread, *, head_id: UUID | None) -> None:
+        thread.head_id = head_id
+        thread.updated_at = func.clock_timestamp()
+        thread.last_activity_at = func.clock_timestamp()
+
+    async def _view(self, message_id: UUID) -> Message:
+        row = await self._session.get_one(m.Message, message_id, populate_existing=True)
+        return to_message(row, await sibling_ids(self._session, row))

@@ -1,0 +1,1 @@
+"""Meta endpoints: models, tools and health."""

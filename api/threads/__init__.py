@@ -1,0 +1,1 @@
+"""Threads: settings shared by a conversation, its branches and forks."""

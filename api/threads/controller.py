@@ -1,0 +1,85 @@
+"""HTTP endpoints for threads (``/api/threads``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from api.deps import provide_thread_service
+from api.threads.schemas import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
+from api.threads.service import ThreadService
+
+PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Threads per page, 1-100.")]
+
+
+class ThreadController(Controller):
+    """Create, list, read, change, delete and fork threads."""
+
+    path = "/api/threads"
+    tags = ["threads"]
+    dependencies = {"threads": Provide(provide_thread_service, sync_to_thread=False)}
+
+    @post("/", operation_id="createThread", status_code=201)
+    async def create_thread(
+        self, threads: NamedDependency[ThreadService], data: JSONBody[ThreadCreate]
+    ) -> Thread:
+        """Create a thread; every field is optional."""
+        return await threads.create(data)
+
+    @get("/", operation_id="listThreads")
+    async def list_threads(
+        self,
+        threads: NamedDependency[ThreadService],
+        limit: FromQuery[PageLimit] = 20,
+        cursor: FromQuery[str | None] = None,
+    ) -> ThreadPage:
+        """List threads, newest activity first, a page at a time."""
+        return await threads.list(limit, cursor)
+
+    @get("/{thread_id:uuid}", operation_id="getThread")
+    async def get_thread(
+        self, threads: NamedDependency[ThreadService], thread_id: FromPath[UUID]
+    ) -> Thread:
+        """Read one thread."""
+        return await threads.get(thread_id)
+
+    @patch("/{thread_id:uuid}", operation_id="updateThread")
+    async def update_thread(
+        self,
+        threads: NamedDependency[ThreadService],
+        thread_id: FromPath[UUID],
+        data: JSONBody[ThreadUpdate],
+    ) -> Thread:
+        """Change a thread's title, system prompt, model, params, tools or metadata."""
+        return await threads.update(thread_id, data)
+
+    @delete("/{thread_id:uuid}", operation_id="deleteThread", status_code=204)
+    async def delete_thread(
+        self, threads: NamedDependency[ThreadService], thread_id: FromPath[UUID]
+    ) -> None:
+        """Delete a thread and all its messages (a running reply is stopped first)."""
+        await threads.delete(thread_id)
+
+    @post("/{thread_id:uuid}/fork", operation_id="forkThread", status_code=201)
+    async def fork_thread(
+        self,
+        threads: NamedDependency[ThreadService],
+        thread_id: FromPath[UUID],
+        data: JSONBody[MessageRef],
+    ) -> Thread:
+        """Copy the path from the root to ``message_id`` into a new thread."""
+        return await threads.fork(thread_id, data.message_id)
+
+    @put("/{thread_id:uuid}/head", operation_id="setThreadHead")
+    async def set_head(
+        self,
+        threads: NamedDependency[ThreadService],
+        thread_id: FromPath[UUID],
+        data: JSONBody[MessageRef],
+    ) -> Thread:
+        """Switch branch: the head becomes the newest leaf under ``message_id``."""
+        return await threads.set_head(thread_id, data.message_id)

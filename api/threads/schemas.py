@@ -1,0 +1,67 @@
+"""Bodies of the thread endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from api.schemas import ChatParams
+
+Title = Annotated[str, msgspec.Meta(max_length=200)]
+SystemPrompt = Annotated[str, msgspec.Meta(max_length=100_000)]
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+ToolNames = Annotated[list[str], msgspec.Meta(max_length=64)]
+
+
+class ThreadCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST /api/threads``; every field is optional."""
+
+    title: Title | None = None
+    system_prompt: SystemPrompt | None = None
+    model: ModelName | None = None
+    params: ChatParams | None = None
+    tools: ToolNames | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ThreadUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``PATCH /api/threads/{id}``: only the fields present change."""
+
+    title: Title | msgspec.UnsetType | None = msgspec.UNSET
+    system_prompt: SystemPrompt | msgspec.UnsetType | None = msgspec.UNSET
+    model: ModelName | msgspec.UnsetType = msgspec.UNSET
+    params: ChatParams | msgspec.UnsetType = msgspec.UNSET
+    tools: ToolNames | msgspec.UnsetType = msgspec.UNSET
+    metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+
+
+class Thread(msgspec.Struct, kw_only=True):
+    """A thread as clients see it."""
+
+    id: UUID
+    title: str | None
+    system_prompt: str | None
+    model: str
+    params: ChatParams
+    tools: list[Any]
+    metadata: dict[str, Any]
+    head_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+
+
+class ThreadPage(msgspec.Struct, kw_only=True):
+    """One page of threads, newest activity first; pass ``next_cursor`` back for the next."""
+
+    data: list[Thread]
+    next_cursor: str | None
+
+
+class MessageRef(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body naming one message: fork at it, or make its branch the active one."""
+
+    message_id: UUID

@@ -1,0 +1,1 @@
+"""Tools the model may call; the registry lists what a thread may enable."""

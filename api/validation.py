@@ -1,0 +1,40 @@
+"""Checks shared by several services, each raising an error that names the field."""
+
+from __future__ import annotations
+
+from api.errors import BadRequestError, PayloadTooLargeError
+from api.llm.router import ModelRouter
+from api.tools.registry import ToolRegistry
+
+
+def check_content(content: str, limit: int, field: str = "content") -> None:
+    """Reject empty, whitespace-only and oversized message text."""
+    if not content.strip():
+        raise BadRequestError(f"{field} must not be empty", extra={"field": field})
+    if len(content) > limit:
+        raise PayloadTooLargeError(
+            f"{field} is {len(content)} characters long; the limit is {limit}",
+            extra={"field": field, "limit": limit},
+        )
+
+
+def check_model(models: ModelRouter, model: str, field: str = "model") -> None:
+    """Reject a model this service does not offer, listing the ones it does."""
+    if not models.is_known(model):
+        known = [info.id for info in models.models]
+        raise BadRequestError(
+            f"unknown model {model!r}; known models: {', '.join(known)}",
+            extra={"field": field, "known_models": known},
+        )
+
+
+def check_tools(tools: ToolRegistry, names: list[str], field: str = "tools") -> None:
+    """Reject tool names the registry does not have, listing the ones it does."""
+    unknown = tools.unknown(names)
+    if unknown:
+        known = tools.names()
+        raise BadRequestError(
+            f"unknown tools {', '.join(map(repr, unknown))}; known tools: "
+            f"{', '.join(known) or '(none)'}",
+            extra={"field": field, "known_tools": known},
+        )

