@@ -10,6 +10,7 @@ Temperature = Annotated[float, msgspec.Meta(ge=0, le=2, description="Sampling te
 TopP = Annotated[float, msgspec.Meta(ge=0, le=1, description="Nucleus sampling mass, 0-1.")]
 MaxTokens = Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description="Reply length cap.")]
 Penalty = Annotated[float, msgspec.Meta(ge=-2, le=2)]
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 StopSequences = Annotated[list[str], msgspec.Meta(max_length=4)]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from api.errors import BadRequestError, PayloadTooLargeError
 from api.llm.router import ModelRouter
 from api.tools.registry import ToolRegistry
@@ -16,6 +18,30 @@ def check_content(content: str, limit: int, field: str = "content") -> None:
             f"{field} is {len(content)} characters long; the limit is {limit}",
             extra={"field": field, "limit": limit},
         )
+
+
+def check_no_nul(body: msgspec.Struct) -> None:
+    """Reject a NUL character (U+0000) in any string of ``body``, naming where it is.
+
+    Postgres can store it neither in ``text`` nor in ``jsonb`` columns.
+    """
+    _reject_nul(msgspec.to_builtins(body), "")
+
+
+def _reject_nul(value: object, path: str) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            field = path or "body"
+            raise BadRequestError(
+                f"{field} must not contain the NUL character (\\u0000)", extra={"field": field}
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key, path or "body")
+            _reject_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_nul(item, f"{path}[{index}]")
 
 
 def check_model(models: ModelRouter, model: str, field: str = "model") -> None:

@@ -13,6 +13,7 @@ autogenerate to leave them alone; env.py and ``schema_differences`` share them, 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,6 +35,15 @@ MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 # options, where "%" in an escaped socket path or password would be interpolation).
 URL_ATTRIBUTE: Final = "database_url"
 
+# Alembic keeps the running migration in module globals (alembic.context, alembic.op),
+# so two migrations in one process at once would share them: run them one at a time.
+# Across processes, env.py's advisory lock does the same job.
+_migration_lock = threading.Lock()
+
+# Key of the Postgres advisory lock env.py takes around a migration run. Any constant
+# works, as long as every process migrating this database uses it.
+MIGRATION_LOCK_ID: Final = 0x706C6179_6D696772  # b"playmigr"
+
 # Views created by migrations (raw SQL), unknown to the models.
 VIEWS: Final = frozenset({"thread_active_branch"})
 
@@ -45,8 +55,12 @@ def include_object(
     reflected: bool,
     compare_to: SchemaItem | None,
 ) -> bool:
-    """Autogenerate filter: skip the views, which reflection may report as tables."""
-    return not (type_ == "table" and reflected and name in VIEWS)
+    """Autogenerate filter: leave the views alone.
+
+    Autogenerate must neither drop them (should reflection ever list them as tables)
+    nor create them as tables (should a model ever map one, for reading).
+    """
+    return not (type_ == "table" and name in VIEWS)
 
 
 AUTOGENERATE_OPTIONS: Final[dict[str, Any]] = {
@@ -63,6 +77,14 @@ def alembic_config(url: str | None = None) -> Config:
     """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    # New revisions (alembic revision --autogenerate) come out lint-clean and formatted.
+    config.set_section_option("post_write_hooks", "hooks", "ruff_fix ruff_format")
+    for hook, options in (("ruff_fix", "check --fix"), ("ruff_format", "format")):
+        config.set_section_option("post_write_hooks", f"{hook}.type", "module")
+        config.set_section_option("post_write_hooks", f"{hook}.module", "ruff")
+        config.set_section_option(
+            "post_write_hooks", f"{hook}.options", f"{options} REVISION_SCRIPT_FILENAME"
+        )
     if url is not None:
         config.attributes[URL_ATTRIBUTE] = url
     return config
@@ -71,17 +93,24 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` up to ``revision`` (default: the newest).
 
-    Safe to run from several processes at once: env.py serializes migrations with a
-    Postgres advisory lock, and a process that waited finds the work already done.
+    Safe to call from several threads and processes at once: migrations run one at a
+    time (a lock in this process, a Postgres advisory lock across processes), and a
+    caller that waited finds the work already done.
     """
     config = alembic_config(url)
-    call_outside_event_loop(lambda: command.upgrade(config, revision))
+    with _migration_lock:
+        call_outside_event_loop(lambda: command.upgrade(config, revision))
 
 
 def downgrade(url: str, revision: str) -> None:
-    """Migrate the database at ``url`` down to ``revision`` (``"base"``: drop everything)."""
+    """Migrate the database at ``url`` down to ``revision``.
+
+    ``"base"`` drops every object the migrations made; Alembic's own ``alembic_version``
+    table stays, empty.
+    """
     config = alembic_config(url)
-    call_outside_event_loop(lambda: command.downgrade(config, revision))
+    with _migration_lock:
+        call_outside_event_loop(lambda: command.downgrade(config, revision))
 
 
 def schema_differences(connection: Connection) -> list[Any]:

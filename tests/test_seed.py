@@ -163,7 +163,8 @@ async def test_every_head_is_a_leaf_of_a_user_led_branch(conn: AsyncConnection) 
         assert branch[-1]["id"] == thread["head_id"]
         assert [row["position"] for row in branch] == list(range(1, len(branch) + 1))
         times = [row["created_at"] for row in branch]
-        assert times == sorted(times) and len(set(times)) == len(times)
+        assert times == sorted(times)
+        assert len(set(times)) == len(times)
         assert thread["last_activity_at"] >= times[-1]
 
 

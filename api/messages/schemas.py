@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas import ChatParams
+from api.schemas import ChatParams, ModelName
 
 Role = Literal["system", "user", "assistant", "tool"]
 Status = Literal[
@@ -70,7 +70,7 @@ class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     parent_id: UUID | None = None
     generate: bool = True
     stream: bool = True
-    model: str | None = None
+    model: ModelName | None = None
     params: ChatParams | None = None
 
 
@@ -83,7 +83,7 @@ class EditMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class Regenerate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST .../messages/{message_id}/regenerate``; every field is optional."""
 
-    model: str | None = None
+    model: ModelName | None = None
     params: ChatParams | None = None
     stream: bool = True
 

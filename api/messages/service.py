@@ -34,7 +34,7 @@ from api.messages.tree import MessageTree
 from api.schemas import ChatParams, merge_params
 from api.settings import GenerationSettings
 from api.threads.service import load_thread
-from api.validation import check_content, check_model
+from api.validation import check_content, check_model, check_no_nul
 from db import models as m
 
 _BUSY_INDEX = "uq_message_thread_id_in_progress"
@@ -83,7 +83,10 @@ class MessageService:
     async def append(self, thread_id: UUID, body: SendMessage) -> Message:
         """Store a message without generating (few-shot turns built by hand)."""
         check_content(body.content, self._max_chars)
+        check_no_nul(body)
         thread = await load_thread(self._session, thread_id, lock=True)
+        # Nothing is generated, but a bad model or params is still a mistake worth naming.
+        self._resolve_model(thread, body.model, body.params)
         tree = await load_tree(self._session, thread_id)
         parent = self._parent(thread, tree, body.parent_id)
         row = m.Message(
@@ -108,6 +111,7 @@ class MessageService:
                 extra={"field": "role"},
             )
         check_content(body.content, self._max_chars)
+        check_no_nul(body)
         thread = await load_thread(self._session, thread_id, lock=True)
         model, params = self._resolve_model(thread, body.model, body.params)
         tree = await load_tree(self._session, thread_id)
@@ -127,6 +131,7 @@ class MessageService:
         self, thread_id: UUID, message_id: UUID, body: Regenerate
     ) -> GenerationStream:
         """Start a new reply beside an assistant message, or below a user message."""
+        check_no_nul(body)
         thread = await load_thread(self._session, thread_id, lock=True)
         tree = await load_tree(self._session, thread_id)
         target = message_in(tree, thread_id, message_id)
@@ -146,6 +151,7 @@ class MessageService:
     async def edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
         """Replace a message's content in place (its replies are left as they are)."""
         check_content(body.content, self._max_chars)
+        check_no_nul(body)
         await load_thread(self._session, thread_id, lock=True)
         tree = await load_tree(self._session, thread_id)
         row = message_in(tree, thread_id, message_id)
@@ -217,6 +223,7 @@ class MessageService:
         params: dict[str, Any],
     ) -> GenerationStream:
         """Store ``new_rows`` and the reply placeholder in one transaction, then start."""
+        thread_id = thread.id  # read before a rollback could expire the row
         context = model_context(thread, path)
         assistant = m.Message(
             id=uuid.uuid4(),
@@ -229,18 +236,18 @@ class MessageService:
             params=params,
             request_message_count=len(context),
         )
-        for row in [*new_rows, assistant]:
-            self._session.add(row)
-            # Flushed one by one: a user row and its reply must get increasing timestamps.
-            await self._session.flush()
-        self._touch(thread, head_id=assistant.id)
         try:
+            for row in [*new_rows, assistant]:
+                self._session.add(row)
+                # Flushed one by one: a user row and its reply must get increasing timestamps.
+                await self._session.flush()
+            self._touch(thread, head_id=assistant.id)
             await self._session.commit()
         except IntegrityError as exc:
             await self._session.rollback()
             if _BUSY_INDEX not in str(exc.orig):
                 raise
-            raise await self._busy(thread.id) from exc
+            raise await self._busy(thread_id) from exc
         tree = await load_tree(self._session, thread.id)
         stored = [tree.by_id[row.id] for row in [*new_rows, assistant]]
         announce = [to_message(row, tree.sibling_ids(row)) for row in stored]

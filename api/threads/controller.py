@@ -25,10 +25,12 @@ class ThreadController(Controller):
 
     @post("/", operation_id="createThread", status_code=201)
     async def create_thread(
-        self, threads: NamedDependency[ThreadService], data: JSONBody[ThreadCreate]
+        self,
+        threads: NamedDependency[ThreadService],
+        data: JSONBody[ThreadCreate | None] = None,
     ) -> Thread:
-        """Create a thread; every field is optional."""
-        return await threads.create(data)
+        """Create a thread; every field is optional (an empty body is fine)."""
+        return await threads.create(data or ThreadCreate())
 
     @get("/", operation_id="listThreads")
     async def list_threads(

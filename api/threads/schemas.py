@@ -8,11 +8,10 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas import ChatParams
+from api.schemas import ChatParams, ModelName
 
 Title = Annotated[str, msgspec.Meta(max_length=200)]
 SystemPrompt = Annotated[str, msgspec.Meta(max_length=100_000)]
-ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 ToolNames = Annotated[list[str], msgspec.Meta(max_length=64)]
 
 

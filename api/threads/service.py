@@ -18,7 +18,7 @@ from api.schemas import ChatParams
 from api.threads.cursor import ThreadCursor, decode_cursor, encode_cursor
 from api.threads.schemas import Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.tools.registry import ToolRegistry
-from api.validation import check_model, check_tools
+from api.validation import check_model, check_no_nul, check_tools
 from db import models as m
 
 # Columns a fork copies from each message on the path; ids and parents are remapped.
@@ -87,6 +87,7 @@ class ThreadService:
 
     async def create(self, data: ThreadCreate) -> Thread:
         """Store a new thread; model defaults to the service's default model."""
+        check_no_nul(data)
         model = data.model or self._models.default_model
         check_model(self._models, model)
         tools = data.tools or []
@@ -128,6 +129,7 @@ class ThreadService:
 
     async def update(self, thread_id: UUID, data: ThreadUpdate) -> Thread:
         """Change the fields present in ``data``."""
+        check_no_nul(data)
         row = await load_thread(self._session, thread_id, lock=True)
         changes: dict[str, Any] = {
             name: getattr(data, name)

@@ -14,12 +14,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from db.migrate import AUTOGENERATE_OPTIONS, URL_ATTRIBUTE
+from db.migrate import AUTOGENERATE_OPTIONS, MIGRATION_LOCK_ID, URL_ATTRIBUTE
 from db.models import Base
 from db.urls import to_async_url
-
-# Any constant works, as long as every process migrating this database uses it.
-MIGRATION_LOCK_ID = 0x706C6179_6D696772  # b"playmigr"
 
 config = context.config
 target_metadata = Base.metadata

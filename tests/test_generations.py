@@ -1,0 +1,102 @@
+"""Following and cancelling the generation in flight in a thread."""
+
+from __future__ import annotations
+
+import httpx
+from httpx_sse import aconnect_sse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scripts.fake_upstream import reply_text
+from tests.fixtures.app import stream_events
+from tests.test_pipeline import wait_until_settled
+from tests.test_threads import create_thread
+
+
+async def test_cancel_keeps_the_partial_reply(
+    client: httpx.AsyncClient, db_engine: AsyncEngine
+) -> None:
+    thread = await create_thread(client, model="fake-small")
+    url = f"/api/threads/{thread['id']}/messages"
+    names: list[str] = []
+    deltas: list[str] = []
+    completed: dict[str, object] = {}
+    async with aconnect_sse(
+        client, "POST", url, json={"content": "go [[chunks:500]] [[slow:10]]"}
+    ) as source:
+        async for sse in source.aiter_sse():
+            names.append(sse.event)
+            if sse.event == "message.delta":
+                deltas.append(sse.json()["content"])
+                if len(deltas) == 3:
+                    cancel = await client.post(f"/api/threads/{thread['id']}/cancel")
+                    assert cancel.status_code == 200, cancel.text
+                    assert cancel.json()["cancelled"] is True
+            if sse.event == "message.completed":
+                completed = sse.json()["message"]
+    assert names[-2:] == ["message.completed", "done"]
+    assert completed["status"] == "cancelled"
+    assert completed["content"] == "".join(deltas)
+    assert len(deltas) < 500
+    row = await wait_until_settled(db_engine, str(completed["id"]))
+    assert row.status == "cancelled"
+    assert row.content == "".join(deltas)
+    # The thread takes a new message right away.
+    again = await stream_events(client, "POST", url, json={"content": "again [[chunks:3]]"})
+    assert again.completed()["status"] == "completed"
+
+
+async def test_cancel_with_nothing_running_is_a_409(client: httpx.AsyncClient) -> None:
+    thread = await create_thread(client)
+    response = await client.post(f"/api/threads/{thread['id']}/cancel")
+    assert response.status_code == 409
+    assert "nothing is being generated" in response.json()["detail"]
+
+
+async def test_follow_resumes_after_last_event_id(client: httpx.AsyncClient) -> None:
+    thread = await create_thread(client, model="fake-small")
+    url = f"/api/threads/{thread['id']}/messages"
+    first_part: list[str] = []
+    last_id = ""
+    async with aconnect_sse(
+        client, "POST", url, json={"content": "resume [[chunks:40]] [[slow:10]]"}
+    ) as source:
+        async for sse in source.aiter_sse():
+            last_id = sse.id
+            if sse.event == "message.delta":
+                first_part.append(sse.json()["content"])
+                if len(first_part) == 5:
+                    break
+    resumed = await stream_events(
+        client, "GET", f"/api/threads/{thread['id']}/stream", headers={"Last-Event-ID": last_id}
+    )
+    assert resumed.status_code == 200
+    assert resumed.events[0].id.rsplit(":", 1)[1] == str(int(last_id.rsplit(":", 1)[1]) + 1)
+    assert "".join(first_part) + resumed.deltas() == reply_text(40)
+    assert resumed.names()[-2:] == ["message.completed", "done"]
+
+
+async def test_follow_with_nothing_running_is_a_204(client: httpx.AsyncClient) -> None:
+    thread = await create_thread(client)
+    response = await client.get(f"/api/threads/{thread['id']}/stream")
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+async def test_second_send_while_generating_is_a_409(client: httpx.AsyncClient) -> None:
+    thread = await create_thread(client, model="fake-small")
+    url = f"/api/threads/{thread['id']}/messages"
+    async with aconnect_sse(
+        client, "POST", url, json={"content": "busy [[chunks:100]] [[slow:10]]"}
+    ) as source:
+        events = source.aiter_sse()
+        await anext(events)
+        running = (await anext(events)).json()["message"]
+        rejected = await client.post(url, json={"content": "me too"})
+        assert rejected.status_code == 409
+        assert running["id"] in rejected.json()["detail"]
+        await client.post(f"/api/threads/{thread['id']}/cancel")
+        async for _ in events:
+            pass
+    branch = (await client.get(url)).json()["data"]
+    assert "me too" not in [m["content"] for m in branch]
+    assert reply_text(100) != branch[-1]["content"]

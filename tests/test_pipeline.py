@@ -1,0 +1,142 @@
+"""Pipeline rules: store before streaming, batched writes, disconnect-proof, parallel."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scripts.fake_upstream import reply_text
+from tests.fixtures.app import RunningApp, stream_events
+from tests.test_threads import create_thread
+
+
+async def message_row(db_engine: AsyncEngine, message_id: str) -> Any:
+    async with db_engine.connect() as conn:
+        return (
+            await conn.execute(
+                text("SELECT role, content, status FROM message WHERE id = :id"),
+                {"id": message_id},
+            )
+        ).one_or_none()
+
+
+async def wait_until_settled(db_engine: AsyncEngine, message_id: str) -> Any:
+    """Poll the row (small interval, bounded) until its generation has ended."""
+    async with asyncio.timeout(20):
+        while True:
+            row = await message_row(db_engine, message_id)
+            if row is not None and row.status != "in_progress":
+                return row
+            await asyncio.sleep(0.02)
+
+
+async def test_rows_are_stored_before_the_stream_starts(
+    client: httpx.AsyncClient, db_engine: AsyncEngine
+) -> None:
+    thread = await create_thread(client, model="fake-small")
+    url = f"/api/threads/{thread['id']}/messages"
+    async with aconnect_sse(
+        client, "POST", url, json={"content": "hello [[chunks:40]] [[slow:10]]"}
+    ) as source:
+        events = source.aiter_sse()
+        first = await anext(events)
+        second = await anext(events)
+        user = await message_row(db_engine, first.json()["message"]["id"])
+        assistant = await message_row(db_engine, second.json()["message"]["id"])
+        assert (user.role, user.content, user.status) == (
+            "user",
+            "hello [[chunks:40]] [[slow:10]]",
+            "completed",
+        )
+        assert (assistant.role, assistant.status) == ("assistant", "in_progress")
+        async for _ in events:
+            pass
+
+
+async def test_deltas_are_written_in_batches(
+    client: httpx.AsyncClient, running_app: RunningApp, db_engine: AsyncEngine
+) -> None:
+    updates: list[str] = []
+
+    def count_updates(
+        conn: Connection, cursor: Any, statement: str, *args: Any, **kwargs: Any
+    ) -> None:
+        if statement.lstrip().upper().startswith("UPDATE MESSAGE"):
+            updates.append(statement)
+
+    engine = running_app.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count_updates)
+    try:
+        thread = await create_thread(client, model="fake-small")
+        started = time.perf_counter()
+        result = await stream_events(
+            client,
+            "POST",
+            f"/api/threads/{thread['id']}/messages",
+            json={"content": "long one [[chunks:200]] [[slow:2]]"},
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        event.remove(engine, "before_cursor_execute", count_updates)
+    deltas = sum(1 for e in result.events if e.event == "message.delta")
+    assert deltas == 200
+    assert result.completed()["content"] == reply_text(200)
+    # The flush interval is 50 ms in tests: one write per interval plus the final one,
+    # never one per token.
+    assert 1 <= len(updates) <= elapsed / 0.05 + 2
+    assert len(updates) < deltas / 4
+
+
+async def test_reply_completes_and_is_stored_when_the_client_disconnects(
+    running_app: RunningApp, db_engine: AsyncEngine
+) -> None:
+    async with httpx.AsyncClient(base_url=running_app.base_url, timeout=10) as http:
+        thread = await create_thread(http, model="fake-small")
+        url = f"/api/threads/{thread['id']}/messages"
+        async with aconnect_sse(
+            http, "POST", url, json={"content": "bye [[chunks:60]] [[slow:10]]"}
+        ) as source:
+            seen = 0
+            assistant_id = ""
+            async for sse in source.aiter_sse():
+                if sse.event == "message.created":
+                    assistant_id = sse.json()["message"]["id"]
+                if sse.event == "message.delta":
+                    seen += 1
+                    if seen == 3:
+                        break
+    # The connection is closed now; the generation goes on without it.
+    row = await wait_until_settled(db_engine, assistant_id)
+    assert row.status == "completed"
+    assert row.content == reply_text(60)
+
+
+async def test_generations_in_different_threads_interleave(client: httpx.AsyncClient) -> None:
+    threads = [await create_thread(client, model="fake-small") for _ in range(2)]
+    arrivals: dict[int, list[float]] = {0: [], 1: []}
+
+    async def run(index: int) -> None:
+        url = f"/api/threads/{threads[index]['id']}/messages"
+        body = {"content": "together [[chunks:30]] [[slow:10]]"}
+        async with aconnect_sse(client, "POST", url, json=body) as source:
+            async for sse in source.aiter_sse():
+                if sse.event == "message.delta":
+                    arrivals[index].append(time.perf_counter())
+
+    await asyncio.gather(run(0), run(1))
+    first, second = arrivals[0], arrivals[1]
+    assert len(first) == len(second) == 30
+    # Each stream's tokens arrive while the other one is still streaming.
+    assert second[0] < first[-1]
+    assert first[0] < second[-1]
+    merged = sorted([(t, 0) for t in first] + [(t, 1) for t in second])
+    switches = sum(1 for a, b in itertools.pairwise(merged) if a[1] != b[1])
+    assert switches >= 10
