@@ -76,6 +76,8 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
         ),
         logging_config=LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
+            # One line per model call would drown the log; failures are reported anyway.
+            loggers={"httpx2": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
             log_exceptions="always",
         ),
     )

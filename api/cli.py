@@ -19,7 +19,9 @@ def resolve_database_url(settings: Settings) -> str:
     from db.embedded import start_embedded
 
     print(f"starting embedded Postgres in {settings.db.data_dir}", file=sys.stderr)
-    return start_embedded(settings.db.data_dir)
+    url = start_embedded(settings.db.data_dir)
+    print(f'embedded Postgres is up; psql "{url}"', file=sys.stderr)
+    return url
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

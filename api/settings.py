@@ -47,6 +47,15 @@ class ModelSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Delay between the offline model's chunks; it really streams, over time.
     playground_offline_chunk_delay_ms: Annotated[float, msgspec.Meta(ge=0)] = 30.0
 
+    def __repr__(self) -> str:
+        # Settings get printed while debugging; the key must never be among them.
+        shown = {
+            name: ("***" if name == "openai_api_key" and value else value)
+            for name in self.__struct_fields__
+            for value in [getattr(self, name)]
+        }
+        return f"ModelSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
     @property
     def upstream_enabled(self) -> bool:
         """True when an OpenAI-compatible server (not only the offline model) is configured."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from api.settings import load_settings
+
 
 async def test_models_lists_upstream_and_offline(client: httpx.AsyncClient) -> None:
     body = (await client.get("/api/models")).json()
@@ -53,3 +55,10 @@ async def test_openapi_document_names_every_operation(client: httpx.AsyncClient)
         "listModels",
         "health",
     } <= operations
+
+
+def test_settings_never_show_the_api_key() -> None:
+    settings = load_settings({"OPENAI_API_KEY": "sk-secret-value"})
+    assert settings.models.openai_api_key == "sk-secret-value"
+    assert "sk-secret-value" not in repr(settings)
+    assert "openai_api_key='***'" in repr(settings.models)
