@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 import anyio
 from litestar import Litestar
@@ -15,8 +16,11 @@ from litestar.openapi import OpenAPIConfig
 from api.deps import AppServices, provide_db_session
 from api.errors import exception_handlers
 from api.generation.controller import GenerationController
-from api.generation.manager import GenerationManager
+from api.generation.listener import Notifications
+from api.generation.manager import GenerationManager, new_instance_id
 from api.generation.pipeline import GenerationRunner
+from api.generation.store import EventStore
+from api.generation.supervisor import Supervisor
 from api.llm.router import ModelRouter
 from api.messages.controller import MessageController
 from api.meta.controller import MetaController
@@ -42,10 +46,32 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
         session_factory = create_session_factory(engine)
         models = ModelRouter(config.models)
         await models.start()
+        instance_id = new_instance_id()
+        generation_settings = config.generation
+        store = EventStore(session_factory, generation_settings.playground_event_flush_ms / 1000)
+        generations: GenerationManager | None = None
+
+        def cancel_local(generation_id: UUID, reason: str = "cancelled") -> None:
+            if generations is not None:
+                generations.cancel_local(generation_id, reason)
+
+        notifications = Notifications(database_url, instance_id, on_cancel=cancel_local)
+        await notifications.connect()
+        supervisor = Supervisor(session_factory, instance_id, generation_settings, cancel_local)
+        # Replies left running by a process that died are settled before we serve.
+        await supervisor.reap()
         try:
             async with anyio.create_task_group() as task_group:
-                runner = GenerationRunner(session_factory, models, config.generation)
-                generations = GenerationManager(runner, task_group)
+                generations = GenerationManager(
+                    instance_id=instance_id,
+                    runner=GenerationRunner(session_factory, models, generation_settings),
+                    task_group=task_group,
+                    session_factory=session_factory,
+                    store=store,
+                    notifications=notifications,
+                )
+                task_group.start_soon(store.run, name="generation event writer")
+                task_group.start_soon(supervisor.run, name="generation supervisor")
                 app.state.services = AppServices(
                     settings=config,
                     session_factory=session_factory,
@@ -57,8 +83,12 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
                 try:
                     yield
                 finally:
-                    generations.cancel_all("interrupted")
+                    with anyio.CancelScope(shield=True):
+                        await generations.drain(generation_settings.playground_shutdown_grace_s)
+                        await store.flush()
+                    task_group.cancel_scope.cancel()
         finally:
+            await notifications.close()
             await models.aclose()
             await engine.dispose()
 

@@ -40,6 +40,19 @@ class ConflictError(PlaygroundError):
     status_code = 409
 
 
+class UnprocessableError(PlaygroundError):
+    """Well-formed, but contradicts an earlier request (an idempotency key reused with
+    another body)."""
+
+    status_code = 422
+
+
+class UnavailableError(PlaygroundError):
+    """This process is shutting down and takes no new generations."""
+
+    status_code = 503
+
+
 class PayloadTooLargeError(PlaygroundError):
     """A field is over its documented size limit."""
 

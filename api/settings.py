@@ -70,6 +70,14 @@ class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Streamed text is written to its row at most this often, or when this much piled up.
     playground_flush_interval_ms: Annotated[float, msgspec.Meta(ge=10)] = 250.0
     playground_flush_chars: Annotated[int, msgspec.Meta(ge=1)] = 4000
+    # Events are appended to Postgres (for resuming on any process) this often.
+    playground_event_flush_ms: Annotated[float, msgspec.Meta(ge=1)] = 25.0
+    playground_event_retention_s: Annotated[float, msgspec.Meta(ge=1)] = 3600.0
+    # Each process renews the lease of its running generations this often; a lease
+    # older than playground_lease_s (or a process whose connection is gone) is reaped.
+    playground_heartbeat_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    playground_lease_s: Annotated[float, msgspec.Meta(gt=0)] = 15.0
+    playground_shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -134,3 +134,70 @@ class Message(Base):
         DateTime(timezone=True), server_default=func.clock_timestamp()
     )
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+GENERATION_STATUSES = ("running", "finished")
+
+
+class Generation(Base):
+    """One run of the model for a thread: who runs it, its lease, and its idempotency key.
+
+    At most one per thread is ``running`` (a partial unique index), whichever process
+    tries to start it. ``owner`` names the process instance; ``heartbeat_at`` is its
+    lease. Finished rows (and their events) are pruned after the event retention.
+    """
+
+    __tablename__ = "generation"
+    __table_args__ = (
+        CheckConstraint(_in_list("status", GENERATION_STATUSES), name="status"),
+        Index(
+            "uq_generation_thread_id_running",
+            "thread_id",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index(
+            "uq_generation_thread_id_idempotency_key",
+            "thread_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index("ix_generation_status_finished_at", "status", "finished_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    # The reply being written now (a tool round moves it to the next reply row).
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(Text, server_default="running")
+    owner: Mapped[str] = mapped_column(Text)
+    cancel_requested: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    request_hash: Mapped[str | None] = mapped_column(Text)
+    heartbeat_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class GenerationEvent(Base):
+    """One SSE event of a generation, append-only, kept for resuming on any process."""
+
+    __tablename__ = "generation_event"
+
+    generation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("generation.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(Text)
+    # The JSON text exactly as it was sent, so a replay is byte-identical.
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )

@@ -17,6 +17,9 @@ from db.engine import create_engine
 from db.migrate import MIGRATION_LOCK_ID, downgrade, schema_differences, upgrade
 from db.models import Base
 
+# The newest revision in db/migrations/versions.
+HEAD = "0003"
+
 VIEW_COLUMNS = [
     "thread_id",
     "position",
@@ -73,7 +76,7 @@ async def catalog(connection: AsyncConnection) -> dict[str, set[tuple[Any, ...]]
                 connection,
                 "SELECT table_name, column_name, data_type, is_nullable, column_default "
                 "FROM information_schema.columns WHERE table_schema = 'public' "
-                "AND table_name IN ('thread', 'message')",
+                "AND table_name IN ('thread', 'message', 'generation', 'generation_event')",
             )
         ),
         "constraints": set(
@@ -101,11 +104,11 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
 
     await asyncio.to_thread(upgrade, url)
     assert await relations(url) == {
-        "BASE TABLE": {"alembic_version", "thread", "message"},
+        "BASE TABLE": {"alembic_version", "thread", "message", "generation", "generation_event"},
         "VIEW": {"thread_active_branch"},
     }
     async with connect(url) as connection:
-        assert await rows(connection, "SELECT version_num FROM alembic_version") == [("0001",)]
+        assert await rows(connection, "SELECT version_num FROM alembic_version") == [(HEAD,)]
 
     await asyncio.to_thread(downgrade, url, "base")
     # Alembic keeps its (now empty) version table; everything of ours is gone.
@@ -117,7 +120,7 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
 
     await asyncio.to_thread(upgrade, url)
     assert await relations(url) == {
-        "BASE TABLE": {"alembic_version", "thread", "message"},
+        "BASE TABLE": {"alembic_version", "thread", "message", "generation", "generation_event"},
         "VIEW": {"thread_active_branch"},
     }
 
@@ -163,7 +166,7 @@ async def test_concurrent_upgrades_wait_for_each_other(fresh_database_url: str) 
     assert [await process.wait() for process in processes] == [0, 0, 0]
     await asyncio.gather(*threads)
     async with connect(url) as connection:
-        assert await rows(connection, "SELECT version_num FROM alembic_version") == [("0001",)]
+        assert await rows(connection, "SELECT version_num FROM alembic_version") == [(HEAD,)]
 
 
 async def test_upgrade_from_a_running_event_loop(fresh_database_url: str) -> None:
@@ -202,10 +205,17 @@ async def test_catalog_matches_create_all(
         "ck_message_role",
         "ck_message_status",
         "ck_message_not_own_parent",
+        "pk_generation",
+        "pk_generation_event",
+        "fk_generation_thread_id_thread",
+        "fk_generation_message_id_message",
+        "fk_generation_event_generation_id_generation",
+        "ck_generation_status",
     } == constraint_names
     indexes = {name: definition for _, name, definition in from_migrations["indexes"]}
     assert "WHERE (status = 'in_progress'::text)" in indexes["uq_message_thread_id_in_progress"]
     assert indexes["uq_message_thread_id_in_progress"].startswith("CREATE UNIQUE INDEX")
+    assert "WHERE (status = 'running'::text)" in indexes["uq_generation_thread_id_running"]
 
 
 async def test_head_delete_sets_thread_head_null(fresh_database_url: str) -> None:

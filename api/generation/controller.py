@@ -1,30 +1,28 @@
-"""HTTP endpoints for in-flight generations: follow (resume) and cancel."""
+"""HTTP endpoints for in-flight generations: follow (resume) and cancel, on any process."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter
 
 from api.deps import provide_generations
-from api.errors import ConflictError
 from api.generation.manager import GenerationManager
 from api.generation.sse import sse_response
+from api.generation.stream import parse_event_id
 
 LastEventId = Annotated[str | None, HeaderParameter(name="Last-Event-ID")]
 
 
-def _after_seq(last_event_id: str | None, generation_id: UUID) -> int:
-    """The position to resume after, when ``last_event_id`` names this generation."""
-    if not last_event_id:
-        return 0
-    prefix, _, seq = last_event_id.rpartition(":")
-    if prefix != str(generation_id) or not seq.isdigit():
-        return 0
-    return int(seq)
+class Cancelled(msgspec.Struct, kw_only=True):
+    """Answer of a cancel: the reply that was stopped (its partial text is kept)."""
+
+    cancelled: bool
+    message_id: UUID | None
 
 
 class GenerationController(Controller):
@@ -42,20 +40,32 @@ class GenerationController(Controller):
         last_event_id_header: LastEventId = None,
         last_event_id: FromQuery[str | None] = None,
     ) -> Response[Any]:
-        """Resume the in-flight generation's events after ``Last-Event-ID``; 204 if none."""
-        stream = generations.running(thread_id)
-        if stream is None:
+        """Events after ``Last-Event-ID`` (header, or ``last_event_id`` query parameter),
+        then live, until ``done``. Without an id: the running generation from its first
+        event. 204 when nothing is running and the id names no generation of this thread."""
+        resume = parse_event_id(last_event_id_header or last_event_id)
+        if resume is not None:
+            generation_id, after = resume
+            if await _belongs(generations, generation_id, thread_id):
+                return sse_response(generations.follow(generation_id, after), generation_id)
+        running = await generations.running(thread_id)
+        if running is None:
             return Response(None, status_code=204)
-        after = _after_seq(last_event_id_header or last_event_id, stream.id)
-        return sse_response(stream, after)
+        return sse_response(generations.follow(running.id), running.id)
 
     @post("/cancel", operation_id="cancelGeneration", status_code=200)
     async def cancel(
         self, generations: NamedDependency[GenerationManager], thread_id: FromPath[UUID]
-    ) -> dict[str, Any]:
-        """Stop the in-flight generation; its partial reply is kept as ``cancelled``."""
-        stream = generations.running(thread_id)
-        if stream is None:
-            raise ConflictError(f"nothing is being generated in thread {thread_id}")
-        await generations.cancel_and_wait(thread_id)
-        return {"cancelled": True, "message_id": str(stream.assistant_id)}
+    ) -> Cancelled:
+        """Stop the running generation (on whichever process runs it); its partial reply
+        is kept with status ``cancelled``. 409 when nothing is being generated."""
+        message_id = await generations.cancel_or_conflict(thread_id)
+        return Cancelled(cancelled=True, message_id=message_id)
+
+
+async def _belongs(generations: GenerationManager, generation_id: UUID, thread_id: UUID) -> bool:
+    local = generations.local(generation_id)
+    if local is not None:
+        return local.thread_id == thread_id
+    generation = await generations.find(generation_id)
+    return generation is not None and generation.thread_id == thread_id

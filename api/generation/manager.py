@@ -1,48 +1,186 @@
-"""Starts generations in the app's task group and finds the one running in a thread."""
+"""Starts generations in the app's task group, and finds, follows and stops them on any process.
+
+Generations started here run in this process; ``follow`` and ``cancel`` also work
+for generations another process runs, through the ``generation`` rows, the stored
+events and Postgres notifications.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from uuid import UUID
 
+import anyio
 from anyio.abc import TaskGroup
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.errors import ConflictError
+from api.generation.events import Event
+from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationPlan, GenerationRunner
+from api.generation.store import EventStore, notify_cancel, read_events
 from api.generation.stream import GenerationStream
+from db import models as m
+
+# A missed notification only delays a follower of another process by this much.
+_POLL_FALLBACK_S = 1.0
+# How long a cancel waits for another process to store the cancelled reply.
+_REMOTE_CANCEL_WAIT_S = 5.0
+
+
+def new_instance_id() -> str:
+    """A fresh id for this process; generations it runs carry it as their owner."""
+    return uuid.uuid4().hex[:16]
+
+
+def new_generation_id() -> UUID:
+    """A fresh generation id (also the prefix of its SSE event ids)."""
+    return uuid.uuid4()
 
 
 class GenerationManager:
-    """Owns the in-flight generations of this process, one at most per thread."""
+    """Owns the generations this process runs, and reaches those of other processes."""
 
-    def __init__(self, runner: GenerationRunner, task_group: TaskGroup) -> None:
+    def __init__(
+        self,
+        *,
+        instance_id: str,
+        runner: GenerationRunner,
+        task_group: TaskGroup,
+        session_factory: async_sessionmaker[AsyncSession],
+        store: EventStore,
+        notifications: Notifications,
+    ) -> None:
+        self.instance_id = instance_id
+        self.accepting = True
         self._runner = runner
         self._task_group = task_group
+        self._session_factory = session_factory
+        self._store = store
+        self._notifications = notifications
         self._by_thread: dict[UUID, GenerationStream] = {}
+        self._by_id: dict[UUID, GenerationStream] = {}
 
     def start(self, plan: GenerationPlan) -> GenerationStream:
-        """Start ``plan`` in the background and return the stream its followers read."""
+        """Start ``plan`` (its generation row is stored) and return its local stream."""
         stream = GenerationStream(
-            plan.generation_id, plan.thread_id, plan.assistant_id, plan.user_id
+            plan.generation_id,
+            plan.thread_id,
+            plan.assistant_id,
+            plan.user_id,
+            on_publish=self._store.mark_dirty,
         )
         self._by_thread[plan.thread_id] = stream
+        self._by_id[plan.generation_id] = stream
         self._task_group.start_soon(self._run, plan, stream, name=f"generation {stream.id}")
         return stream
 
-    def running(self, thread_id: UUID) -> GenerationStream | None:
-        """The generation in flight in ``thread_id``, if any."""
+    def local(self, generation_id: UUID) -> GenerationStream | None:
+        """The stream of a generation running in this process, if it is one."""
+        return self._by_id.get(generation_id)
+
+    def running_here(self, thread_id: UUID) -> GenerationStream | None:
+        """The generation of ``thread_id`` running in this process, if any."""
         return self._by_thread.get(thread_id)
 
-    async def cancel_and_wait(self, thread_id: UUID, reason: str = "cancelled") -> None:
-        """Stop the generation of ``thread_id`` (if any) and wait for its final write."""
-        stream = self._by_thread.get(thread_id)
+    def cancel_local(self, generation_id: UUID, reason: str = "cancelled") -> None:
+        """Stop a generation of this process (no-op for others' or finished ones)."""
+        stream = self._by_id.get(generation_id)
         if stream is not None:
             stream.cancel(reason)
-            await stream.wait_finished()
 
-    def cancel_all(self, reason: str) -> None:
-        """Stop every generation of this process (used at shutdown)."""
-        for stream in list(self._by_thread.values()):
-            stream.cancel(reason)
+    async def running(self, thread_id: UUID) -> m.Generation | None:
+        """The generation running in ``thread_id`` on any process, if any."""
+        async with self._session_factory() as session:
+            return await session.scalar(
+                select(m.Generation).where(
+                    m.Generation.thread_id == thread_id, m.Generation.status == "running"
+                )
+            )
+
+    async def find(self, generation_id: UUID) -> m.Generation | None:
+        """A generation (running or finished within the retention) by id."""
+        async with self._session_factory() as session:
+            return await session.get(m.Generation, generation_id)
+
+    async def cancel(self, thread_id: UUID, reason: str = "cancelled") -> UUID | None:
+        """Stop the generation of ``thread_id`` wherever it runs and wait for its final
+        write; return its reply's id (None when nothing was running)."""
+        generation = await self.running(thread_id)
+        if generation is None:
+            return None
+        local = self._by_id.get(generation.id)
+        if local is not None:
+            local.cancel(reason)
+            await local.wait_finished()
+            return generation.message_id
+        async with self._session_factory() as session:
+            await session.execute(
+                update(m.Generation)
+                .where(m.Generation.id == generation.id, m.Generation.status == "running")
+                .values(cancel_requested=reason)
+            )
+            await notify_cancel(session, generation.id)
+            await session.commit()
+        with anyio.move_on_after(_REMOTE_CANCEL_WAIT_S):
+            async for event in self.follow(generation.id):
+                if event.name == "done":
+                    break
+        return generation.message_id
+
+    async def cancel_or_conflict(self, thread_id: UUID) -> UUID | None:
+        """``cancel``, but a 409 when nothing is being generated."""
+        message_id = await self.cancel(thread_id)
+        if message_id is None and await self.running(thread_id) is None:
+            raise ConflictError(f"nothing is being generated in thread {thread_id}")
+        return message_id
+
+    async def follow(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[Event]:
+        """The events of a generation after ``after_seq``, then live ones, until ``done``."""
+        local = self._by_id.get(generation_id)
+        if local is not None:
+            async for event in local.follow(after_seq):
+                yield event
+            return
+        async for event in self._follow_stored(generation_id, after_seq):
+            yield event
+
+    async def _follow_stored(self, generation_id: UUID, after_seq: int) -> AsyncIterator[Event]:
+        position = after_seq
+        while True:
+            # Taken before reading, so a batch stored in between still wakes us.
+            waiter = self._notifications.waiter(generation_id)
+            async with self._session_factory() as session:
+                events = await read_events(session, generation_id, position)
+                known = bool(events) or await session.scalar(
+                    select(m.Generation.id).where(m.Generation.id == generation_id)
+                )
+            for event in events:
+                if event.seq != position + 1:
+                    break  # an earlier batch is not committed yet; read again
+                yield event
+                position = event.seq
+                if event.name == "done":
+                    return
+            if not known:
+                return
+            with anyio.move_on_after(_POLL_FALLBACK_S):
+                await waiter.wait()
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop taking generations; let running ones finish for ``grace_s``, then stop
+        the rest as ``interrupted`` (their partial replies are stored)."""
+        self.accepting = False
+        with anyio.move_on_after(grace_s):
+            for stream in list(self._by_id.values()):
+                await stream.wait_finished()
+        for stream in list(self._by_id.values()):
+            stream.cancel("interrupted")
+        with anyio.CancelScope(shield=True):
+            for stream in list(self._by_id.values()):
+                await stream.wait_finished()
 
     async def _run(self, plan: GenerationPlan, stream: GenerationStream) -> None:
         try:
@@ -50,8 +188,4 @@ class GenerationManager:
         finally:
             if self._by_thread.get(plan.thread_id) is stream:
                 del self._by_thread[plan.thread_id]
-
-
-def new_generation_id() -> UUID:
-    """A fresh generation id (also the prefix of its SSE event ids)."""
-    return uuid.uuid4()
+            self._by_id.pop(plan.generation_id, None)

@@ -23,11 +23,14 @@ from api.errors import UpstreamError, UpstreamTimeoutError
 from api.generation.events import (
     DonePayload,
     ErrorPayload,
+    Event,
+    EventName,
     MessageCompleted,
     MessageCreated,
     MessageDelta,
     encode_payload,
 )
+from api.generation.store import write_events
 from api.generation.stream import GenerationStream
 from api.llm.errors import describe_upstream_error
 from api.llm.router import ModelRouter
@@ -127,7 +130,7 @@ class GenerationRunner:
             status, detail = describe_upstream_error(exc)
             reply.status, reply.error = "failed", detail
             error_class = UpstreamTimeoutError if status == 504 else UpstreamError
-            stream.mark_opened(error_class(detail))
+            stream.fail_open(error_class(detail))
             return
         stream.mark_opened()
         try:
@@ -190,8 +193,10 @@ class GenerationRunner:
         stream: GenerationStream,
         reply: Reply,
     ) -> None:
-        """Write the final row in one statement, then publish it and ``done``."""
+        """Store the final row, the remaining events and the generation's end in one
+        transaction, then publish ``message.completed`` and ``done`` locally."""
         ended = time.perf_counter()
+        final: list[Event] = []
         try:
             await session.rollback()
             row = (
@@ -218,22 +223,51 @@ class GenerationRunner:
                 .where(m.Thread.id == plan.thread_id)
                 .values(last_activity_at=func.clock_timestamp())
             )
-            await session.commit()
+            items: list[tuple[EventName, str]] = []
             if row is not None:
                 siblings = await sibling_ids(session, row)
-                stream.publish(
-                    "message.completed",
-                    encode_payload(MessageCompleted(message=to_message(row, siblings))),
-                )
+                completed = MessageCompleted(message=to_message(row, siblings))
+                items.append(("message.completed", encode_payload(completed)))
+            items.append(("done", encode_payload(DonePayload())))
+            while stream.persisting is not None:
+                await stream.persisting.wait()
+            final = stream.prepare(items)
+            pending = stream.take_unpersisted()
+            await write_events(session, [(stream, [*pending, *final])])
+            await session.execute(
+                update(m.Generation)
+                .where(m.Generation.id == plan.generation_id)
+                .values(status="finished", finished_at=func.clock_timestamp())
+            )
+            await session.commit()
         except Exception as exc:
             logger.exception("could not store the reply of generation %s", plan.generation_id)
-            stream.publish(
-                "error",
-                encode_payload(ErrorPayload(code="storage_failed", detail=describe_exception(exc))),
+            await self._release(plan, describe_exception(exc))
+            error = ErrorPayload(code="storage_failed", detail=describe_exception(exc))
+            final = stream.prepare(
+                [("error", encode_payload(error)), ("done", encode_payload(DonePayload()))]
             )
         finally:
-            stream.publish("done", encode_payload(DonePayload()))
+            stream.deliver(final)
             stream.mark_finished()
+
+    async def _release(self, plan: GenerationPlan, detail: str) -> None:
+        """Best effort after a failed final write: never leave the thread busy."""
+        try:
+            async with self._session_factory() as session:
+                await session.execute(
+                    update(m.Message)
+                    .where(m.Message.id == plan.assistant_id, m.Message.status == "in_progress")
+                    .values(status="failed", error=f"could not store the reply: {detail}")
+                )
+                await session.execute(
+                    update(m.Generation)
+                    .where(m.Generation.id == plan.generation_id)
+                    .values(status="finished", finished_at=func.clock_timestamp())
+                )
+                await session.commit()
+        except Exception:
+            logger.exception("could not release generation %s", plan.generation_id)
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api.generation.stream import GenerationStream
+from api.generation.events import Event
+from api.generation.stream import event_id
 
 
-def sse_response(stream: GenerationStream, after_seq: int = 0) -> ServerSentEvent:
-    """An SSE response replaying ``stream`` after ``after_seq`` and then following it live.
+def sse_response(events: AsyncIterator[Event], generation_id: UUID) -> ServerSentEvent:
+    """An SSE response sending ``events`` (replayed and then live) of one generation.
 
     Disconnecting ends only this response: the generation keeps running and storing.
     """
 
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in stream.follow(after_seq):
+        async for event in events:
             yield ServerSentEventMessage(
-                data=event.data, event=event.name, id=stream.event_id(event.seq)
+                data=event.data, event=event.name, id=event_id(generation_id, event.seq)
             )
 
     return ServerSentEvent(messages(), status_code=200)

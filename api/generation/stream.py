@@ -1,12 +1,14 @@
-"""An in-flight generation's event log, which any number of followers can read.
+"""An in-flight generation's event log, which any number of local followers can read.
 
-The generation task appends events; followers (SSE responses) replay what they
-missed and then wait for more. A follower going away never affects the task.
+The generation task appends events; followers in this process (SSE responses)
+replay what they missed and then wait for more. Every event is also queued for the
+``EventStore``, which appends it to Postgres so followers on other processes, and
+after a restart, can resume. A follower going away never affects the task.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from uuid import UUID
 
 import anyio
@@ -24,15 +26,21 @@ class GenerationStream:
         thread_id: UUID,
         assistant_id: UUID,
         user_id: UUID | None = None,
+        on_publish: Callable[[GenerationStream], None] | None = None,
     ) -> None:
         self.id = generation_id
         self.thread_id = thread_id
         self.assistant_id = assistant_id
         self.user_id = user_id
         self.events: list[Event] = []
+        # Published but not yet written to Postgres, oldest first.
+        self.unpersisted: list[Event] = []
+        # Set while a batch holding some of this stream's events is being committed.
+        self.persisting: anyio.Event | None = None
         self.finished = False
         self.cancel_scope: anyio.CancelScope | None = None
         self.cancel_reason: str | None = None
+        self._on_publish = on_publish
         self._changed = anyio.Event()
         self._opened = anyio.Event()
         self._done = anyio.Event()
@@ -40,11 +48,34 @@ class GenerationStream:
 
     def event_id(self, seq: int) -> str:
         """The SSE ``id:`` of event ``seq``: it names the generation and the position in it."""
-        return f"{self.id}:{seq}"
+        return event_id(self.id, seq)
 
     def publish(self, name: EventName, data: str) -> None:
-        """Append an event and wake every follower."""
-        self.events.append(Event(seq=len(self.events) + 1, name=name, data=data))
+        """Append an event, wake every local follower and queue it for Postgres."""
+        event = Event(seq=len(self.events) + 1, name=name, data=data)
+        self.unpersisted.append(event)
+        self._deliver(event)
+        if self._on_publish is not None:
+            self._on_publish(self)
+
+    def prepare(self, items: list[tuple[EventName, str]]) -> list[Event]:
+        """Number the next events without publishing them, for a writer that stores
+        them in the same transaction as the row they describe (then ``deliver``)."""
+        first = len(self.events) + 1
+        return [Event(seq=first + i, name=name, data=data) for i, (name, data) in enumerate(items)]
+
+    def deliver(self, events: list[Event]) -> None:
+        """Publish events that are already stored (see ``prepare``)."""
+        for event in events:
+            self._deliver(event)
+
+    def take_unpersisted(self) -> list[Event]:
+        """Hand the queued events to a writer (which must persist them)."""
+        events, self.unpersisted = self.unpersisted, []
+        return events
+
+    def _deliver(self, event: Event) -> None:
+        self.events.append(event)
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
 
@@ -52,6 +83,11 @@ class GenerationStream:
         """Record that the model call answered (or failed before any output)."""
         self._open_error = error
         self._opened.set()
+
+    def fail_open(self, error: PlaygroundError) -> None:
+        """Record that the model call failed before any output; the handler waiting in
+        ``wait_opened`` gets ``error`` once the failed reply is stored."""
+        self._open_error = error
 
     def mark_finished(self) -> None:
         """Record that the last event has been published."""
@@ -88,3 +124,19 @@ class GenerationStream:
             if self.finished:
                 return
             await self._changed.wait()
+
+
+def event_id(generation_id: UUID, seq: int) -> str:
+    """The SSE ``id:`` of event ``seq`` of a generation."""
+    return f"{generation_id}:{seq}"
+
+
+def parse_event_id(value: str | None) -> tuple[UUID, int] | None:
+    """The generation and position named by an SSE ``id:``, or None if it names none."""
+    if not value:
+        return None
+    prefix, _, seq = value.rpartition(":")
+    try:
+        return UUID(prefix), int(seq)
+    except ValueError:
+        return None

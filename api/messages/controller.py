@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from api.deps import provide_message_service
+from api.deps import provide_generations, provide_message_service
+from api.generation.manager import GenerationManager
 from api.generation.sse import sse_response
-from api.generation.stream import GenerationStream
 from api.messages.schemas import EditMessage, Message, MessageList, Regenerate, SendMessage
-from api.messages.service import MessageService
+from api.messages.service import MessageService, StartedGeneration
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Retries with the same key follow the first request's generation.",
+    ),
+]
 
 
 class MessageController(Controller):
@@ -21,7 +29,10 @@ class MessageController(Controller):
 
     path = "/api/threads/{thread_id:uuid}/messages"
     tags = ["messages"]
-    dependencies = {"messages": Provide(provide_message_service, sync_to_thread=False)}
+    dependencies = {
+        "messages": Provide(provide_message_service, sync_to_thread=False),
+        "generations": Provide(provide_generations, sync_to_thread=False),
+    }
 
     @get("/", operation_id="listMessages")
     async def list_messages(
@@ -44,15 +55,19 @@ class MessageController(Controller):
     async def send_message(
         self,
         messages: NamedDependency[MessageService],
+        generations: NamedDependency[GenerationManager],
         thread_id: FromPath[UUID],
         data: JSONBody[SendMessage],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         """Send a message: stream the reply (SSE), wait for it (``stream: false``), or
-        only store the message (``generate: false``, answered 201)."""
+        only store the message (``generate: false``, answered 201). A retry with the same
+        ``Idempotency-Key`` follows the first request's generation instead of starting
+        another."""
         if not data.generate:
             return Response(await messages.append(thread_id, data), status_code=201)
-        stream = await messages.start_send(thread_id, data)
-        return await _answer(messages, stream, streamed=data.stream)
+        started = await messages.start_send(thread_id, data, idempotency_key)
+        return await _answer(messages, generations, started, streamed=data.stream)
 
     @patch("/{message_id:uuid}", operation_id="editMessage")
     async def edit_message(
@@ -79,22 +94,32 @@ class MessageController(Controller):
     async def regenerate(
         self,
         messages: NamedDependency[MessageService],
+        generations: NamedDependency[GenerationManager],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[Regenerate | None] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         """Generate a new reply beside an assistant message (or below a user message)."""
         body = data or Regenerate()
-        stream = await messages.start_regenerate(thread_id, message_id, body)
-        return await _answer(messages, stream, streamed=body.stream)
+        started = await messages.start_regenerate(thread_id, message_id, body, idempotency_key)
+        return await _answer(messages, generations, started, streamed=body.stream)
 
 
 async def _answer(
-    messages: MessageService, stream: GenerationStream, *, streamed: bool
+    messages: MessageService,
+    generations: GenerationManager,
+    started: StartedGeneration,
+    *,
+    streamed: bool,
 ) -> Response[Any]:
-    # Waiting for the model's first answer lets a failure before any output be a real 502/504.
-    await stream.wait_opened()
+    if started.stream is not None:
+        # Waiting for the model's first answer lets a failure before any output be a
+        # real 502/504.
+        await started.stream.wait_opened()
+    events = generations.follow(started.generation_id)
     if streamed:
-        return sse_response(stream)
-    await stream.wait_finished()
-    return Response(await messages.result(stream), status_code=200)
+        return sse_response(events, started.generation_id)
+    async for _ in events:
+        pass
+    return Response(await messages.result(started.generation_id), status_code=200)

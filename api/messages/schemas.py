@@ -10,6 +10,9 @@ import msgspec
 
 from api.schemas import ChatParams, ModelName
 
+# What a send or regenerate does while a reply is being generated in the thread:
+# "reject" answers 409; "interrupt" stops it (its partial text is kept) and goes on.
+IfBusy = Literal["reject", "interrupt"]
 Role = Literal["system", "user", "assistant", "tool"]
 Status = Literal[
     "completed", "in_progress", "cancelled", "failed", "interrupted", "requires_action"
@@ -72,6 +75,7 @@ class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stream: bool = True
     model: ModelName | None = None
     params: ChatParams | None = None
+    if_busy: IfBusy = "reject"
 
 
 class EditMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -86,10 +90,12 @@ class Regenerate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model: ModelName | None = None
     params: ChatParams | None = None
     stream: bool = True
+    if_busy: IfBusy = "reject"
 
 
 class SendResult(msgspec.Struct, kw_only=True):
-    """Answer of a non-streamed send: the stored user message and the finished reply."""
+    """Answer of a non-streamed send or regenerate: the user message the reply answers
+    and the finished reply."""
 
     user_message: Message | None
     assistant_message: Message

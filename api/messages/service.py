@@ -6,7 +6,9 @@ starts, then hand a ``GenerationPlan`` to the generation manager.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import BadRequestError, ConflictError, UpstreamError
+from api.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    UnprocessableError,
+    UpstreamError,
+)
 from api.generation.manager import GenerationManager, new_generation_id
 from api.generation.pipeline import GenerationPlan
 from api.generation.stream import GenerationStream
@@ -37,7 +46,39 @@ from api.threads.service import load_thread
 from api.validation import check_content, check_model, check_no_nul
 from db import models as m
 
-_BUSY_INDEX = "uq_message_thread_id_in_progress"
+# Either index refuses a second running generation in a thread.
+_BUSY_INDEXES = ("uq_generation_thread_id_running", "uq_message_thread_id_in_progress")
+_IDEMPOTENCY_INDEX = "uq_generation_thread_id_idempotency_key"
+
+
+@dataclass(frozen=True, slots=True)
+class StartedGeneration:
+    """A generation a send or regenerate started, or (``stream`` None) the one an
+    earlier request with the same idempotency key started."""
+
+    generation_id: UUID
+    stream: GenerationStream | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    """An ``Idempotency-Key`` and a digest of the request it was sent with."""
+
+    key: str
+    digest: str
+
+    @classmethod
+    def of(cls, key: str | None, target: str, body: msgspec.Struct) -> IdempotentRequest | None:
+        """The request's key and digest, or None without a key."""
+        if not key:
+            return None
+        if len(key) > 200:
+            raise BadRequestError(
+                "Idempotency-Key is longer than 200 characters",
+                extra={"field": "Idempotency-Key"},
+            )
+        digest = hashlib.sha256(target.encode() + b"\n" + msgspec.json.encode(body)).hexdigest()
+        return cls(key=key, digest=digest)
 
 
 def model_context(thread: m.Thread, path: list[m.Message]) -> list[dict[str, Any]]:
@@ -103,7 +144,9 @@ class MessageService:
         await self._session.commit()
         return await self._view(row.id)
 
-    async def start_send(self, thread_id: UUID, body: SendMessage) -> GenerationStream:
+    async def start_send(
+        self, thread_id: UUID, body: SendMessage, idempotency_key: str | None = None
+    ) -> StartedGeneration:
         """Store the user message and a reply placeholder, then start the generation."""
         if body.role != "user":
             raise BadRequestError(
@@ -112,6 +155,11 @@ class MessageService:
             )
         check_content(body.content, self._max_chars)
         check_no_nul(body)
+        request = IdempotentRequest.of(idempotency_key, f"send {thread_id}", body)
+        earlier = await self._earlier(thread_id, request)
+        if earlier is not None:
+            return earlier
+        await self._settle_busy(thread_id, body.if_busy)
         thread = await load_thread(self._session, thread_id, lock=True)
         model, params = self._resolve_model(thread, body.model, body.params)
         tree = await load_tree(self._session, thread_id)
@@ -125,13 +173,24 @@ class MessageService:
             status="completed",
         )
         path = [*tree.path_to(parent.id if parent else None), user]
-        return await self._start(thread, [user], path, model, params)
+        return await self._start(thread, [user], path, model, params, request)
 
     async def start_regenerate(
-        self, thread_id: UUID, message_id: UUID, body: Regenerate
-    ) -> GenerationStream:
+        self,
+        thread_id: UUID,
+        message_id: UUID,
+        body: Regenerate,
+        idempotency_key: str | None = None,
+    ) -> StartedGeneration:
         """Start a new reply beside an assistant message, or below a user message."""
         check_no_nul(body)
+        request = IdempotentRequest.of(
+            idempotency_key, f"regenerate {thread_id} {message_id}", body
+        )
+        earlier = await self._earlier(thread_id, request)
+        if earlier is not None:
+            return earlier
+        await self._settle_busy(thread_id, body.if_busy)
         thread = await load_thread(self._session, thread_id, lock=True)
         tree = await load_tree(self._session, thread_id)
         target = message_in(tree, thread_id, message_id)
@@ -146,7 +205,7 @@ class MessageService:
                 extra={"field": "message_id"},
             )
         model, params = self._resolve_model(thread, body.model, body.params)
-        return await self._start(thread, [], tree.path_to(parent_id), model, params)
+        return await self._start(thread, [], tree.path_to(parent_id), model, params, request)
 
     async def edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
         """Replace a message's content in place (its replies are left as they are)."""
@@ -179,17 +238,53 @@ class MessageService:
         await self._session.delete(row)
         await self._session.commit()
 
-    async def result(self, stream: GenerationStream) -> SendResult:
+    async def result(self, generation_id: UUID) -> SendResult:
         """The stored outcome of a finished generation, for a non-streamed request."""
-        tree = await load_tree(self._session, stream.thread_id)
-        assistant = tree.by_id[stream.assistant_id]
+        generation = await self._session.get_one(
+            m.Generation, generation_id, populate_existing=True
+        )
+        tree = await load_tree(self._session, generation.thread_id)
+        assistant = tree.by_id.get(generation.message_id) if generation.message_id else None
+        if assistant is None:
+            raise NotFoundError(f"the reply of generation {generation_id} was deleted")
         if assistant.status == "failed":
             raise UpstreamError(assistant.error or "the model server failed")
-        user = tree.by_id.get(stream.user_id) if stream.user_id else None
+        user = next(
+            (row for row in reversed(tree.path_to(assistant.id)) if row.role == "user"), None
+        )
         return SendResult(
             user_message=to_message(user, tree.sibling_ids(user)) if user else None,
             assistant_message=to_message(assistant, tree.sibling_ids(assistant)),
         )
+
+    async def _earlier(
+        self, thread_id: UUID, request: IdempotentRequest | None
+    ) -> StartedGeneration | None:
+        """The generation an earlier request with the same idempotency key started."""
+        if request is None:
+            return None
+        generation = await self._session.scalar(
+            select(m.Generation).where(
+                m.Generation.thread_id == thread_id,
+                m.Generation.idempotency_key == request.key,
+            )
+        )
+        if generation is None:
+            return None
+        if generation.request_hash != request.digest:
+            raise UnprocessableError(
+                f"Idempotency-Key {request.key!r} was used with a different request; "
+                "use a new key for a new request",
+                extra={"field": "Idempotency-Key"},
+            )
+        return StartedGeneration(generation_id=generation.id, stream=None)
+
+    async def _settle_busy(self, thread_id: UUID, if_busy: str) -> None:
+        """With ``if_busy: interrupt``, stop the running reply (any process) first."""
+        if not self._generations.accepting:
+            raise UnavailableError("this server is shutting down; retry on another one")
+        if if_busy == "interrupt":
+            await self._generations.cancel(thread_id, "cancelled")
 
     def _resolve_model(
         self, thread: m.Thread, model: str | None, params: ChatParams | None
@@ -221,8 +316,10 @@ class MessageService:
         path: list[m.Message],
         model: str,
         params: dict[str, Any],
-    ) -> GenerationStream:
-        """Store ``new_rows`` and the reply placeholder in one transaction, then start."""
+        request: IdempotentRequest | None,
+    ) -> StartedGeneration:
+        """Store ``new_rows``, the reply placeholder and the generation in one
+        transaction, then start it."""
         thread_id = thread.id  # read before a rollback could expire the row
         context = model_context(thread, path)
         assistant = m.Message(
@@ -236,23 +333,38 @@ class MessageService:
             params=params,
             request_message_count=len(context),
         )
+        generation = m.Generation(
+            id=new_generation_id(),
+            thread_id=thread_id,
+            message_id=assistant.id,
+            owner=self._generations.instance_id,
+            idempotency_key=request.key if request else None,
+            request_hash=request.digest if request else None,
+        )
         try:
             for row in [*new_rows, assistant]:
                 self._session.add(row)
                 # Flushed one by one: a user row and its reply must get increasing timestamps.
                 await self._session.flush()
+            self._session.add(generation)
+            await self._session.flush()
             self._touch(thread, head_id=assistant.id)
             await self._session.commit()
         except IntegrityError as exc:
             await self._session.rollback()
-            if _BUSY_INDEX not in str(exc.orig):
+            violated = str(exc.orig)
+            if _IDEMPOTENCY_INDEX in violated:
+                earlier = await self._earlier(thread_id, request)
+                if earlier is not None:
+                    return earlier
+            if not any(index in violated for index in _BUSY_INDEXES):
                 raise
             raise await self._busy(thread_id) from exc
         tree = await load_tree(self._session, thread.id)
         stored = [tree.by_id[row.id] for row in [*new_rows, assistant]]
         announce = [to_message(row, tree.sibling_ids(row)) for row in stored]
         plan = GenerationPlan(
-            generation_id=new_generation_id(),
+            generation_id=generation.id,
             thread_id=thread.id,
             assistant_id=assistant.id,
             user_id=new_rows[0].id if new_rows else None,
@@ -261,12 +373,13 @@ class MessageService:
             params=params,
             context=context,
         )
-        return self._generations.start(plan)
+        stream = self._generations.start(plan)
+        return StartedGeneration(generation_id=generation.id, stream=stream)
 
     async def _busy(self, thread_id: UUID) -> ConflictError:
         running = await self._session.scalar(
-            select(m.Message.id).where(
-                m.Message.thread_id == thread_id, m.Message.status == "in_progress"
+            select(m.Generation.message_id).where(
+                m.Generation.thread_id == thread_id, m.Generation.status == "running"
             )
         )
         return ConflictError(

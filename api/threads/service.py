@@ -154,7 +154,7 @@ class ThreadService:
     async def delete(self, thread_id: UUID) -> None:
         """Delete a thread and its messages, stopping its generation first."""
         row = await load_thread(self._session, thread_id)
-        await self._generations.cancel_and_wait(thread_id)
+        await self._generations.cancel(thread_id)
         await self._session.delete(row)
         await self._session.commit()
 

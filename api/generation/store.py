@@ -1,0 +1,117 @@
+"""Generation events in Postgres: batched appends, change notifications and reads.
+
+Events are queued in memory by ``GenerationStream.publish`` and appended here every
+``PLAYGROUND_EVENT_FLUSH_MS`` in one multi-row INSERT for all generations of the
+process, followed by one ``pg_notify`` per generation carrying only
+``<generation id>:<last seq>`` (NOTIFY payloads are limited to 8000 bytes; followers
+read the rows). Nothing is written per token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+from uuid import UUID
+
+import anyio
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.generation.events import Event, EventName
+from api.generation.stream import GenerationStream
+from db import models as m
+
+logger = logging.getLogger(__name__)
+
+EVENTS_CHANNEL = "playground_events"
+CANCEL_CHANNEL = "playground_cancel"
+
+_NOTIFY = text(
+    "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
+)
+
+
+class EventStore:
+    """Appends the events of this process's generations to Postgres in batches."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], flush_interval_s: float
+    ) -> None:
+        self._session_factory = session_factory
+        self._interval = flush_interval_s
+        self._dirty: dict[UUID, GenerationStream] = {}
+        self._wake = anyio.Event()
+
+    def mark_dirty(self, stream: GenerationStream) -> None:
+        """Note that ``stream`` has events to write (called on every publish)."""
+        if stream.id not in self._dirty:
+            self._dirty[stream.id] = stream
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Write batches forever: wait for events, let a batch gather, write it."""
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            await anyio.sleep(self._interval)
+            try:
+                await self.flush()
+            except Exception:
+                logger.exception("could not store generation events; retrying")
+
+    async def flush(self) -> None:
+        """Write every queued event now, in one transaction."""
+        streams = [stream for stream in self._dirty.values() if stream.unpersisted]
+        self._dirty.clear()
+        if not streams:
+            return
+        batches = [(stream, stream.take_unpersisted()) for stream in streams]
+        done = anyio.Event()
+        for stream in streams:
+            stream.persisting = done
+        try:
+            async with self._session_factory() as session:
+                await write_events(session, batches)
+                await session.commit()
+        except BaseException:
+            # Put the events back so the next batch (or the final write) stores them.
+            for stream, events in batches:
+                stream.unpersisted[:0] = events
+                self.mark_dirty(stream)
+            raise
+        finally:
+            for stream in streams:
+                if stream.persisting is done:
+                    stream.persisting = None
+            done.set()
+
+
+async def write_events(
+    session: AsyncSession, batches: list[tuple[GenerationStream, list[Event]]]
+) -> None:
+    """Append events and notify followers, in the caller's transaction."""
+    rows = [
+        {"generation_id": stream.id, "seq": e.seq, "event": e.name, "data": e.data}
+        for stream, events in batches
+        for e in events
+    ]
+    if not rows:
+        return
+    await session.execute(insert(m.GenerationEvent), rows)
+    payloads = [f"{stream.id}:{events[-1].seq}" for stream, events in batches if events]
+    await session.execute(_NOTIFY, {"channel": EVENTS_CHANNEL, "payloads": payloads})
+
+
+async def read_events(session: AsyncSession, generation_id: UUID, after_seq: int) -> list[Event]:
+    """The stored events of a generation after ``after_seq``, in order."""
+    rows = await session.execute(
+        select(m.GenerationEvent.seq, m.GenerationEvent.event, m.GenerationEvent.data)
+        .where(m.GenerationEvent.generation_id == generation_id, m.GenerationEvent.seq > after_seq)
+        .order_by(m.GenerationEvent.seq)
+    )
+    return [Event(seq=seq, name=cast(EventName, name), data=data) for seq, name, data in rows]
+
+
+async def notify_cancel(session: AsyncSession, generation_id: UUID) -> None:
+    """Ask the process running ``generation_id`` to stop it (it listens on a channel)."""
+    await session.execute(_NOTIFY, {"channel": CANCEL_CHANNEL, "payloads": [str(generation_id)]})
