@@ -101,6 +101,13 @@ class Message(Base):
             unique=True,
             postgresql_where=text("status = 'in_progress'"),
         ),
+        # Full-text search over content (the search_threads tool); queries must use this
+        # very expression for Postgres to use the index.
+        Index(
+            "ix_message_content_fts",
+            text("to_tsvector('english', content)"),
+            postgresql_using="gin",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -1,3 +1,8 @@
 """Shared pytest configuration: plugins that provide the suite's fixtures."""
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.upstream", "tests.fixtures.app"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.upstream",
+    "tests.fixtures.app",
+    "tests.fixtures.processes",
+]

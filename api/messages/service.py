@@ -353,12 +353,12 @@ class MessageService:
         except IntegrityError as exc:
             await self._session.rollback()
             violated = str(exc.orig)
-            if _IDEMPOTENCY_INDEX in violated:
-                earlier = await self._earlier(thread_id, request)
-                if earlier is not None:
-                    return earlier
-            if not any(index in violated for index in _BUSY_INDEXES):
+            if not any(index in violated for index in (*_BUSY_INDEXES, _IDEMPOTENCY_INDEX)):
                 raise
+            # A retry racing its first attempt lands here once that one committed.
+            earlier = await self._earlier(thread_id, request)
+            if earlier is not None:
+                return earlier
             raise await self._busy(thread_id) from exc
         tree = await load_tree(self._session, thread.id)
         stored = [tree.by_id[row.id] for row in [*new_rows, assistant]]

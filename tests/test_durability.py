@@ -1,0 +1,350 @@
+"""Durable generations across real ``playground serve`` processes sharing one database."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scripts.fake_upstream import reply_text
+from tests.fixtures.app import stream_events
+from tests.fixtures.processes import ServerProcess, start_server
+from tests.test_pipeline import wait_until_settled
+
+
+async def new_thread(base_url: str, **body: Any) -> str:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        response = await http.post("/api/threads", json={"model": "fake-small", **body})
+        assert response.status_code == 201, response.text
+        thread_id: str = response.json()["id"]
+        return thread_id
+
+
+async def read_until(
+    base_url: str, method: str, url: str, stop_after_deltas: int, **kwargs: Any
+) -> tuple[list[str], str, str]:
+    """Read a stream until ``stop_after_deltas`` deltas, then drop the connection.
+
+    Returns the deltas, the last event id seen and the reply's id.
+    """
+    deltas: list[str] = []
+    last_id = ""
+    reply_id = ""
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+        aconnect_sse(http, method, url, **kwargs) as source,
+    ):
+        assert source.response.status_code == 200, await source.response.aread()
+        async for sse in source.aiter_sse():
+            last_id = sse.id
+            if sse.event == "message.created":
+                reply_id = sse.json()["message"]["id"]
+            if sse.event == "message.delta":
+                deltas.append(sse.json()["content"])
+                if len(deltas) == stop_after_deltas:
+                    break
+    return deltas, last_id, reply_id
+
+
+async def test_resume_on_another_process_has_no_gap_and_no_duplicate(
+    two_servers: list[ServerProcess], db_engine: AsyncEngine
+) -> None:
+    a, b = two_servers
+    thread_id = await new_thread(a.base_url)
+    first, last_id, reply_id = await read_until(
+        a.base_url,
+        "POST",
+        f"/api/threads/{thread_id}/messages",
+        stop_after_deltas=7,
+        json={"content": "resume me [[chunks:60]] [[slow:15]]"},
+    )
+    async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
+        resumed = await stream_events(
+            http, "GET", f"/api/threads/{thread_id}/stream", headers={"Last-Event-ID": last_id}
+        )
+    assert resumed.status_code == 200
+    seqs = [int(event.id.rsplit(":", 1)[1]) for event in resumed.events]
+    assert seqs == list(range(int(last_id.rsplit(":", 1)[1]) + 1, seqs[-1] + 1))
+    assert resumed.names()[-2:] == ["message.completed", "done"]
+    text_seen = "".join(first) + resumed.deltas()
+    assert text_seen == reply_text(60)
+    row = await wait_until_settled(db_engine, reply_id)
+    assert row.content == text_seen
+    assert row.status == "completed"
+
+
+async def test_resume_by_query_parameter_after_the_generation_ended(
+    two_servers: list[ServerProcess],
+) -> None:
+    a, b = two_servers
+    thread_id = await new_thread(a.base_url)
+    first, last_id, _ = await read_until(
+        a.base_url,
+        "POST",
+        f"/api/threads/{thread_id}/messages",
+        stop_after_deltas=2,
+        json={"content": "short [[chunks:5]] [[slow:5]]"},
+    )
+    async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
+        # Wait until it is over: the rest still comes from the stored events.
+        async with asyncio.timeout(10):
+            while (await http.get(f"/api/threads/{thread_id}/stream")).status_code != 204:
+                await asyncio.sleep(0.02)
+        resumed = await stream_events(
+            http, "GET", f"/api/threads/{thread_id}/stream", params={"last_event_id": last_id}
+        )
+    assert "".join(first) + resumed.deltas() == reply_text(5)
+    assert resumed.names()[-1] == "done"
+
+
+async def test_follower_on_another_process_sees_tokens_live(
+    two_servers: list[ServerProcess],
+) -> None:
+    a, b = two_servers
+    thread_id = await new_thread(a.base_url)
+    body = {"content": "live [[chunks:40]] [[slow:20]]"}
+    produced: list[float] = []
+    followed: list[float] = []
+
+    async def produce() -> None:
+        async with httpx.AsyncClient(base_url=a.base_url, timeout=30) as http:
+            async with aconnect_sse(
+                http, "POST", f"/api/threads/{thread_id}/messages", json=body
+            ) as source:
+                async for sse in source.aiter_sse():
+                    if sse.event == "message.delta":
+                        produced.append(time.perf_counter())
+
+    async def follow() -> None:
+        async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
+            async with asyncio.timeout(10):
+                while True:
+                    async with aconnect_sse(
+                        http, "GET", f"/api/threads/{thread_id}/stream"
+                    ) as source:
+                        if source.response.status_code == 204:
+                            await asyncio.sleep(0.01)
+                            continue
+                        async for sse in source.aiter_sse():
+                            if sse.event == "message.delta":
+                                followed.append(time.perf_counter())
+                        return
+
+    await asyncio.gather(produce(), follow())
+    assert len(produced) == 40
+    assert len(followed) == 40
+    # Live, not replayed at the end: most tokens reach B while A is still producing.
+    assert sum(1 for moment in followed if moment < produced[-1]) >= 30
+
+
+async def test_cancel_from_another_process(
+    two_servers: list[ServerProcess], db_engine: AsyncEngine
+) -> None:
+    a, b = two_servers
+    thread_id = await new_thread(a.base_url)
+    names: list[str] = []
+    deltas: list[str] = []
+    final: dict[str, Any] = {}
+    async with (
+        httpx.AsyncClient(base_url=a.base_url, timeout=30) as on_a,
+        httpx.AsyncClient(base_url=b.base_url, timeout=30) as on_b,
+        aconnect_sse(
+            on_a,
+            "POST",
+            f"/api/threads/{thread_id}/messages",
+            json={"content": "long [[chunks:1000]] [[slow:10]]"},
+        ) as source,
+    ):
+        async for sse in source.aiter_sse():
+            names.append(sse.event)
+            if sse.event == "message.delta":
+                deltas.append(sse.json()["content"])
+                if len(deltas) == 3:
+                    started = time.perf_counter()
+                    response = await on_b.post(f"/api/threads/{thread_id}/cancel")
+                    assert response.status_code == 200, response.text
+                    assert time.perf_counter() - started < 1.0
+            if sse.event == "message.completed":
+                final = sse.json()["message"]
+    assert names[-2:] == ["message.completed", "done"]
+    assert final["status"] == "cancelled"
+    assert final["content"] == "".join(deltas)
+    assert len(deltas) < 1000
+    row = await wait_until_settled(db_engine, final["id"])
+    assert row.status == "cancelled"
+
+
+async def test_concurrent_sends_from_two_processes_one_wins(
+    two_servers: list[ServerProcess], db_engine: AsyncEngine
+) -> None:
+    thread_id = await new_thread(two_servers[0].base_url)
+    marker = uuid.uuid4().hex
+
+    async def send(server: ServerProcess, index: int) -> tuple[int, Any]:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            result = await stream_events(
+                http,
+                "POST",
+                f"/api/threads/{thread_id}/messages",
+                json={"content": f"{marker}-{index} [[chunks:30]] [[slow:10]]"},
+            )
+            return result.status_code, result.body
+
+    results = await asyncio.gather(*(send(s, i) for i, s in enumerate(two_servers)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200, 409]
+    conflict = next(body for status, body in results if status == 409)
+    assert "already being generated" in conflict["detail"]
+    async with db_engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                text("SELECT count(*) FROM message WHERE thread_id = :t AND content LIKE :m"),
+                {"t": thread_id, "m": f"{marker}%"},
+            )
+        ).scalar_one()
+    assert stored == 1, "the rejected user message must not be stored"
+
+
+async def test_idempotent_retry_attaches_to_the_same_generation(
+    two_servers: list[ServerProcess], db_engine: AsyncEngine
+) -> None:
+    a, b = two_servers
+    thread_id = await new_thread(a.base_url)
+    body = {"content": "once only [[chunks:20]] [[slow:10]]"}
+    headers = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
+    url = f"/api/threads/{thread_id}/messages"
+    async with (
+        httpx.AsyncClient(base_url=a.base_url, timeout=30) as on_a,
+        httpx.AsyncClient(base_url=b.base_url, timeout=30) as on_b,
+    ):
+        first, second = await asyncio.gather(
+            stream_events(on_a, "POST", url, json=body, headers=headers),
+            stream_events(on_b, "POST", url, json=body, headers=headers),
+        )
+        assert first.status_code == second.status_code == 200
+        assert first.completed()["id"] == second.completed()["id"]
+        assert first.deltas() == second.deltas() == reply_text(20)
+        assert {e.id.rsplit(":", 1)[0] for e in first.events} == {
+            e.id.rsplit(":", 1)[0] for e in second.events
+        }
+        other = await on_b.post(url, json={"content": "something else"}, headers=headers)
+        assert other.status_code == 422
+        assert "Idempotency-Key" in other.json()["detail"]
+        later = await stream_events(on_a, "POST", url, json=body, headers=headers)
+        assert later.completed()["id"] == first.completed()["id"]
+    async with db_engine.connect() as conn:
+        users = (
+            await conn.execute(
+                text("SELECT count(*) FROM message WHERE thread_id = :t AND role = 'user'"),
+                {"t": thread_id},
+            )
+        ).scalar_one()
+    assert users == 1
+
+
+async def test_interrupt_policy_replaces_the_running_reply(
+    two_servers: list[ServerProcess], db_engine: AsyncEngine
+) -> None:
+    a, b = two_servers
+    thread_id = await new_thread(a.base_url)
+    deltas, _, first_reply = await read_until(
+        a.base_url,
+        "POST",
+        f"/api/threads/{thread_id}/messages",
+        stop_after_deltas=3,
+        json={"content": "slow one [[chunks:500]] [[slow:10]]"},
+    )
+    async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
+        result = await stream_events(
+            http,
+            "POST",
+            f"/api/threads/{thread_id}/messages",
+            json={"content": "never mind [[chunks:3]]", "if_busy": "interrupt"},
+        )
+    assert result.status_code == 200
+    assert result.completed()["status"] == "completed"
+    old = await wait_until_settled(db_engine, first_reply)
+    assert old.status == "cancelled"
+    assert old.content.startswith("".join(deltas))
+
+
+async def test_killed_process_leaves_an_interrupted_reply(
+    two_servers: list[ServerProcess],
+    migrated_database_url: str,
+    fake_upstream_url: str,
+    db_engine: AsyncEngine,
+) -> None:
+    victim = start_server(migrated_database_url, fake_upstream_url)
+    survivor = two_servers[1]
+    thread_id = await new_thread(victim.base_url)
+    deltas, _, reply_id = await read_until(
+        victim.base_url,
+        "POST",
+        f"/api/threads/{thread_id}/messages",
+        stop_after_deltas=20,
+        json={"content": "doomed [[chunks:2000]] [[slow:5]]"},
+    )
+    victim.stop(signal.SIGKILL)
+    row = await wait_until_settled(db_engine, reply_id)
+    assert row.status == "interrupted"
+    # The text flushed before the kill is kept.
+    assert reply_text(2000).startswith(row.content)
+    async with httpx.AsyncClient(base_url=survivor.base_url, timeout=30) as http:
+        again = await stream_events(
+            http,
+            "POST",
+            f"/api/threads/{thread_id}/messages",
+            json={"content": "alive? [[chunks:3]]"},
+        )
+    assert again.status_code == 200
+    assert again.completed()["status"] == "completed"
+    assert len(deltas) == 20
+
+
+async def test_sigterm_lets_running_replies_finish(
+    migrated_database_url: str, fake_upstream_url: str, db_engine: AsyncEngine
+) -> None:
+    server = start_server(
+        migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": "10"}
+    )
+    thread_id = await new_thread(server.base_url)
+    _, _, reply_id = await read_until(
+        server.base_url,
+        "POST",
+        f"/api/threads/{thread_id}/messages",
+        stop_after_deltas=2,
+        json={"content": "finish me [[chunks:40]] [[slow:20]]"},
+    )
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert await asyncio.to_thread(server.stop, signal.SIGTERM) in (0, -signal.SIGTERM)
+    row = await wait_until_settled(db_engine, reply_id)
+    assert row.status == "completed"
+    assert row.content == reply_text(40)
+
+
+async def test_sigterm_interrupts_what_outlasts_the_grace_period(
+    migrated_database_url: str, fake_upstream_url: str, db_engine: AsyncEngine
+) -> None:
+    server = start_server(
+        migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": "0.5"}
+    )
+    thread_id = await new_thread(server.base_url)
+    _, _, reply_id = await read_until(
+        server.base_url,
+        "POST",
+        f"/api/threads/{thread_id}/messages",
+        stop_after_deltas=2,
+        json={"content": "too long [[chunks:3000]] [[slow:10]]"},
+    )
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert await asyncio.to_thread(server.stop, signal.SIGTERM) in (0, -signal.SIGTERM)
+    row = await wait_until_settled(db_engine, reply_id)
+    assert row.status == "interrupted"
+    assert len(row.content) > 0
