@@ -81,22 +81,21 @@ async def test_resume_on_another_process_has_no_gap_and_no_duplicate(
 
 
 async def test_resume_by_query_parameter_after_the_generation_ended(
-    two_servers: list[ServerProcess],
+    two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
     thread_id = await new_thread(a.base_url)
-    first, last_id, _ = await read_until(
+    first, last_id, reply_id = await read_until(
         a.base_url,
         "POST",
         f"/api/threads/{thread_id}/messages",
         stop_after_deltas=2,
         json={"content": "short [[chunks:5]] [[slow:5]]"},
     )
+    # Once it is over, the rest still comes from the stored events.
+    await wait_until_settled(db_engine, reply_id)
     async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
-        # Wait until it is over: the rest still comes from the stored events.
-        async with asyncio.timeout(10):
-            while (await http.get(f"/api/threads/{thread_id}/stream")).status_code != 204:
-                await asyncio.sleep(0.02)
+        assert (await http.get(f"/api/threads/{thread_id}/stream")).status_code == 204
         resumed = await stream_events(
             http, "GET", f"/api/threads/{thread_id}/stream", params={"last_event_id": last_id}
         )
@@ -114,13 +113,13 @@ async def test_follower_on_another_process_sees_tokens_live(
     followed: list[float] = []
 
     async def produce() -> None:
-        async with httpx.AsyncClient(base_url=a.base_url, timeout=30) as http:
-            async with aconnect_sse(
-                http, "POST", f"/api/threads/{thread_id}/messages", json=body
-            ) as source:
-                async for sse in source.aiter_sse():
-                    if sse.event == "message.delta":
-                        produced.append(time.perf_counter())
+        async with (
+            httpx.AsyncClient(base_url=a.base_url, timeout=30) as http,
+            aconnect_sse(http, "POST", f"/api/threads/{thread_id}/messages", json=body) as source,
+        ):
+            async for sse in source.aiter_sse():
+                if sse.event == "message.delta":
+                    produced.append(time.perf_counter())
 
     async def follow() -> None:
         async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
