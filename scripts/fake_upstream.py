@@ -18,6 +18,11 @@ Directives in the last user message make a request misbehave, for tests:
 - ``[[chunks:N]]``: N content chunks instead of ``--chunks``
 - ``[[delay:MS]]``: wait MS milliseconds before answering at all (timeouts)
 - ``[[echo]]``: reply with the messages received (role and content) as one JSON chunk
+- ``[[tools]]`` (with ``tools`` in the request): reply as the offline model does
+  (``api.llm.offline.compose_reply``, whose tool triggers ``api.llm.offline_tools``
+  documents), so tool calls come as ``delta.tool_calls`` with each arguments string
+  split into ``TOOL_PIECE_CHARS``-character pieces, paced like content chunks; the
+  other directives still apply, ``[[drop:K]]``/``[[malformed:K]]`` counting those chunks
 
 It prints ``listening on http://HOST:PORT`` once ready (with the real port when
 ``--port 0``) and nothing per request, so it can be benchmarked.
@@ -37,6 +42,14 @@ import msgspec
 import uvicorn
 
 from api.llm import wire
+from api.llm.offline import (
+    OfflineCall,
+    compose_reply,
+    reply_deltas,
+    request_tools,
+    role_delta,
+    with_tool_calls,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,6 +64,10 @@ _DIRECTIVE = re.compile(r"\[\[(fail|drop|malformed|slow|chunks|delay):(\d+)\]\]"
 # Replies with the messages it was sent (role and content, as one JSON chunk), so tests
 # can check exactly what the relay asked for.
 ECHO = "[[echo]]"
+# Answers like the offline model, tool calls included, when the request offers tools.
+TOOLS = "[[tools]]"
+# Small, so that even a short arguments string spans several chunks.
+TOOL_PIECE_CHARS = 3
 
 
 class Directives(msgspec.Struct, kw_only=True):
@@ -149,42 +166,68 @@ class FakeUpstream:
         if directives.fail is not None:
             await _send_json(send, directives.fail, _failure(directives.fail))
             return
-        count = self.chunks if directives.chunks is None else directives.chunks
-        limit = wire.requested_max_tokens(body)
-        finish_reason = "stop"
-        if limit is not None and limit < count:
-            count, finish_reason = max(limit, 0), "length"
-        words = reply_words(count)
-        if ECHO in (wire.last_user_text(messages) or ""):
-            sent = [{"role": m.get("role"), "content": m.get("content")} for m in messages]
-            words, count = [msgspec.json.encode(sent).decode()], 1
         reply = _Reply(
             completion_id=f"chatcmpl-fake-{time.monotonic_ns()}",
             created=int(time.time()),
             model=str(body.get("model", MODELS[0])),
-            words=words,
-            finish_reason=finish_reason,
-            usage=wire.Usage(
-                prompt_tokens=wire.prompt_word_count(messages), completion_tokens=count
-            ),
             interval=(self.interval_ms if directives.slow is None else directives.slow) / 1000,
             directives=directives,
+            **self._content(body, messages, directives),
         )
         if body.get("stream"):
             await _stream(reply, wire.wants_usage(body), receive, send)
         else:
             await _complete(reply, send)
 
+    def _content(
+        self, body: dict[str, Any], messages: list[dict[str, Any]], directives: Directives
+    ) -> dict[str, Any]:
+        """What the reply says: its deltas, text, calls, finish reason and usage."""
+        text = wire.last_user_text(messages) or ""
+        limit = wire.requested_max_tokens(body)
+        tools = request_tools(body)
+        if tools and TOOLS in text:
+            composed = compose_reply(
+                messages, tools=tools, tool_choice=body.get("tool_choice"), max_tokens=limit
+            )
+            return {
+                "role": role_delta(composed),
+                "deltas": reply_deltas(composed, piece_chars=TOOL_PIECE_CHARS),
+                "content": composed.text,
+                "tool_calls": composed.tool_calls,
+                "finish_reason": composed.finish_reason,
+                "usage": composed.usage,
+            }
+        count = self.chunks if directives.chunks is None else directives.chunks
+        finish_reason = "stop"
+        if limit is not None and limit < count:
+            count, finish_reason = max(limit, 0), "length"
+        words = reply_words(count)
+        if ECHO in text:
+            sent = [{"role": m.get("role"), "content": m.get("content")} for m in messages]
+            words, count = [msgspec.json.encode(sent).decode()], 1
+        usage = wire.Usage(prompt_tokens=wire.prompt_word_count(messages), completion_tokens=count)
+        return {
+            "deltas": [{"content": word} for word in words],
+            "content": "".join(words),
+            "finish_reason": finish_reason,
+            "usage": usage,
+        }
+
 
 class _Reply(msgspec.Struct, kw_only=True):
     completion_id: str
     created: int
     model: str
-    words: list[str]
+    # The deltas between the role chunk and the finish chunk, one chunk each.
+    deltas: list[wire.JSON]
+    content: str
     finish_reason: str
     usage: wire.Usage
     interval: float
     directives: Directives
+    role: wire.JSON = msgspec.field(default_factory=lambda: {"role": "assistant", "content": ""})
+    tool_calls: list[OfflineCall] = msgspec.field(default_factory=list)
 
     def chunk(self, delta: wire.JSON, finish_reason: str | None = None) -> bytes:
         return wire.sse_event(
@@ -224,17 +267,17 @@ async def _send_chunks(reply: _Reply, include_usage: bool, send: Send) -> bool:
     async def body(data: bytes) -> None:
         await send({"type": "http.response.body", "body": data, "more_body": True})
 
-    await body(reply.chunk({"role": "assistant", "content": ""}))
-    for sent in range(len(reply.words) + 1):
+    await body(reply.chunk(reply.role))
+    for sent in range(len(reply.deltas) + 1):
         if sent == directives.drop:
             return True
         if sent == directives.malformed:
             await body(MALFORMED_LINE)
-        if sent == len(reply.words):
+        if sent == len(reply.deltas):
             break
         if sent and reply.interval > 0:
             await anyio.sleep(reply.interval)
-        await body(reply.chunk({"content": reply.words[sent]}))
+        await body(reply.chunk(reply.deltas[sent]))
     await body(reply.chunk({}, reply.finish_reason))
     if include_usage:
         usage = wire.usage_chunk(
@@ -250,18 +293,17 @@ async def _send_chunks(reply: _Reply, include_usage: bool, send: Send) -> bool:
 
 async def _complete(reply: _Reply, send: Send) -> None:
     # A non-streamed answer takes as long as the streamed one would, then comes whole.
-    if reply.interval > 0 and len(reply.words) > 1:
-        await anyio.sleep(reply.interval * (len(reply.words) - 1))
-    body = msgspec.json.encode(
-        wire.completion(
-            completion_id=reply.completion_id,
-            created=reply.created,
-            model=reply.model,
-            content="".join(reply.words),
-            finish_reason=reply.finish_reason,
-            usage=reply.usage,
-        )
+    if reply.interval > 0 and len(reply.deltas) > 1:
+        await anyio.sleep(reply.interval * (len(reply.deltas) - 1))
+    completion = wire.completion(
+        completion_id=reply.completion_id,
+        created=reply.created,
+        model=reply.model,
+        content=reply.content,
+        finish_reason=reply.finish_reason,
+        usage=reply.usage,
     )
+    body = msgspec.json.encode(with_tool_calls(completion, reply.tool_calls))
     if reply.directives.malformed is not None:
         body = b"{not json"
     headers = [

@@ -5,6 +5,12 @@ transport that answers the OpenAI HTTP API in-process, so ``AsyncOpenAI`` (and a
 the code behind it) runs exactly as against a real server. Its replies are composed
 from the conversation (same input, same words) and really arrive chunk by chunk, a
 delay apart, so streaming, cancelling and persisting can be shown without a key.
+
+When the request offers tools, the rules in ``api.llm.offline_tools`` decide whether it
+calls some instead (the triggers are documented there). Tool calls are streamed as
+OpenAI does: ``delta.tool_calls`` items with an ``index``, the first carrying the call's
+id and name, the arguments string split across several chunks, and the finish reason
+``tool_calls``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import httpx2
 import msgspec
 
 from api.llm import wire
+from api.llm.offline_tools import plan_tools
 from api.settings import OFFLINE_MODEL
 
 OFFLINE_API_KEY = "offline"
@@ -45,17 +52,32 @@ _CLOSINGS = (
     "Edit your message or regenerate: the same input gets the same words.",
 )
 _SYSTEM_NOTE = "I also read a system prompt of {words} words."
+# Characters of a call's arguments per streamed chunk (at least two chunks per call).
+ARGUMENT_PIECE_CHARS = 8
 
 
-class TextStep(msgspec.Struct, frozen=True):
+class TextStep(msgspec.Struct, frozen=True, tag="text"):
     """A piece of reply text (a word and its trailing space), sent as one content delta."""
 
     content: str
 
 
-# What a reply is made of, in order. Kept as a union-to-be so that function calling
-# can add a tool-call step (rendered as ``delta.tool_calls``) without reshaping callers.
-ReplyStep = TextStep
+class OfflineCall(msgspec.Struct, frozen=True):
+    """One function call: its id (deterministic), the function's name and its arguments."""
+
+    id: str
+    name: str
+    arguments_json: str
+
+
+class ToolCallStep(msgspec.Struct, frozen=True, tag="tool_calls"):
+    """The calls of one turn (several are parallel calls), sent as ``delta.tool_calls``."""
+
+    calls: list[OfflineCall]
+
+
+# What a reply is made of, in order.
+ReplyStep = TextStep | ToolCallStep
 
 
 class OfflineReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,18 +92,37 @@ class OfflineReply(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def text(self) -> str:
         """The reply text: every text step joined."""
-        return "".join(step.content for step in self.steps)
+        return "".join(step.content for step in self.steps if isinstance(step, TextStep))
+
+    @property
+    def tool_calls(self) -> list[OfflineCall]:
+        """Every call the reply makes, in order."""
+        return [
+            call for step in self.steps if isinstance(step, ToolCallStep) for call in step.calls
+        ]
 
     @property
     def usage(self) -> wire.Usage:
         """Token counts: prompt words, and one token per streamed chunk."""
-        return wire.Usage(prompt_tokens=self.prompt_tokens, completion_tokens=len(self.steps))
+        pieces = sum(len(split_arguments(call.arguments_json)) for call in self.tool_calls)
+        texts = sum(1 for step in self.steps if isinstance(step, TextStep))
+        return wire.Usage(prompt_tokens=self.prompt_tokens, completion_tokens=texts + pieces)
+
+
+def split_arguments(arguments: str, piece_chars: int = ARGUMENT_PIECE_CHARS) -> list[str]:
+    """A call's arguments string cut into pieces of ``piece_chars`` (two at least, if it can).
+
+    Real servers stream arguments a few characters at a time; clients must join them.
+    """
+    size = max(1, min(piece_chars, (len(arguments) + 1) // 2))
+    return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [""]
 
 
 def compose_reply(
     messages: Sequence[Mapping[str, Any]],
     *,
     tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: object = None,
     max_tokens: int | None = None,
     seed: int | None = None,
     temperature: float | None = None,
@@ -91,23 +132,47 @@ def compose_reply(
     Deterministic: the wording is picked by a hash of the messages, ``seed`` and
     ``temperature``, so the same request always gets the same reply while a different
     seed shows that sampling parameters reach the model. ``max_tokens`` cuts the reply
-    after that many chunks (finish reason ``length``). ``tools`` is accepted for the
-    function-calling step to come and does not change the reply yet.
+    after that many chunks (finish reason ``length``). With ``tools`` the reply may be
+    one step of tool calls (finish reason ``tool_calls``) or a text answer built from
+    tool results, by the rules of ``api.llm.offline_tools``.
     """
     digest = hashlib.sha256(
         msgspec.json.encode([messages, tools or [], seed, temperature], order="deterministic")
     ).digest()
-    words = _reply_text(messages, digest).split()
-    steps = [TextStep(word + " ") for word in words[:-1]] + [TextStep(words[-1])]
+    fingerprint = digest.hex()
+    prompt_tokens = wire.prompt_word_count(messages)
+    plan = plan_tools(messages, tools, tool_choice)
+    if plan is not None and plan.calls:
+        calls = [
+            OfflineCall(
+                id=_call_id(fingerprint, index), name=c.name, arguments_json=c.arguments_json
+            )
+            for index, c in enumerate(plan.calls)
+        ]
+        return OfflineReply(
+            steps=[ToolCallStep(calls)],
+            finish_reason="tool_calls",
+            prompt_tokens=prompt_tokens,
+            fingerprint=fingerprint,
+        )
+    text = plan.text if plan is not None and plan.text else _reply_text(messages, digest)
+    words = text.split()
+    steps: list[ReplyStep] = [TextStep(word + " ") for word in words[:-1]]
+    steps.append(TextStep(words[-1]))
     finish_reason = "stop"
     if max_tokens is not None and len(steps) > max_tokens:
         steps, finish_reason = steps[: max(max_tokens, 0)], "length"
     return OfflineReply(
         steps=steps,
         finish_reason=finish_reason,
-        prompt_tokens=wire.prompt_word_count(messages),
-        fingerprint=digest.hex(),
+        prompt_tokens=prompt_tokens,
+        fingerprint=fingerprint,
     )
+
+
+def _call_id(fingerprint: str, index: int) -> str:
+    # From the request's hash: a new round (new messages) gets new ids, a replay the same.
+    return "call_" + hashlib.sha256(f"{fingerprint}:{index}".encode()).hexdigest()[:24]
 
 
 def _reply_text(messages: Sequence[Mapping[str, Any]], digest: bytes) -> str:
@@ -142,13 +207,47 @@ def completion_id(reply: OfflineReply) -> str:
     return f"chatcmpl-offline-{reply.fingerprint[:24]}"
 
 
+def role_delta(reply: OfflineReply) -> wire.JSON:
+    """The first delta of a streamed reply: the role (content null before tool calls)."""
+    starts_with_calls = bool(reply.steps) and isinstance(reply.steps[0], ToolCallStep)
+    return {"role": "assistant", "content": None if starts_with_calls else ""}
+
+
+def reply_deltas(
+    reply: OfflineReply, *, piece_chars: int = ARGUMENT_PIECE_CHARS
+) -> list[wire.JSON]:
+    """The deltas of a streamed reply between the role chunk and the finish chunk.
+
+    A text step is one ``content`` delta. A call is ``piece_chars``-long pieces of its
+    arguments, each a ``tool_calls`` delta with the call's index; the first also
+    carries the id, type and function name, as OpenAI's do.
+    """
+    deltas: list[wire.JSON] = []
+    for step in reply.steps:
+        if isinstance(step, TextStep):
+            deltas.append({"content": step.content})
+            continue
+        for index, call in enumerate(step.calls):
+            for number, piece in enumerate(split_arguments(call.arguments_json, piece_chars)):
+                item: wire.JSON = {"index": index, "function": {"arguments": piece}}
+                if number == 0:
+                    item = {
+                        "index": index,
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": piece},
+                    }
+                deltas.append({"tool_calls": [item]})
+    return deltas
+
+
 def reply_chunks(
     reply: OfflineReply, *, model: str, created: int, include_usage: bool
 ) -> list[wire.JSON]:
     """The ``chat.completion.chunk`` objects of a streamed reply, in order.
 
-    As OpenAI does: a first chunk with the role, one per text step, one with the finish
-    reason, then (when asked) a usage chunk without choices.
+    As OpenAI does: a first chunk with the role, one per delta (``reply_deltas``), one
+    with the finish reason, then (when asked) a usage chunk without choices.
     """
     cid = completion_id(reply)
 
@@ -161,8 +260,8 @@ def reply_chunks(
             finish_reason=finish_reason,
         )
 
-    chunks = [one({"role": "assistant", "content": ""})]
-    chunks += [one({"content": step.content}) for step in reply.steps]
+    chunks = [one(role_delta(reply))]
+    chunks += [one(delta) for delta in reply_deltas(reply)]
     chunks.append(one({}, reply.finish_reason))
     if include_usage:
         chunks.append(
@@ -172,8 +271,8 @@ def reply_chunks(
 
 
 def reply_completion(reply: OfflineReply, *, model: str, created: int) -> wire.JSON:
-    """The non-streamed ``chat.completion`` body of a reply."""
-    return wire.completion(
+    """The non-streamed ``chat.completion`` body of a reply (with ``message.tool_calls``)."""
+    body = wire.completion(
         completion_id=completion_id(reply),
         created=created,
         model=model,
@@ -181,6 +280,24 @@ def reply_completion(reply: OfflineReply, *, model: str, created: int) -> wire.J
         finish_reason=reply.finish_reason,
         usage=reply.usage,
     )
+    return with_tool_calls(body, reply.tool_calls)
+
+
+def with_tool_calls(body: wire.JSON, calls: Sequence[OfflineCall]) -> wire.JSON:
+    """A ``chat.completion`` body whose message also makes ``calls`` (unchanged if none)."""
+    if not calls:
+        return body
+    message = body["choices"][0]["message"]
+    message["content"] = message["content"] or None
+    message["tool_calls"] = [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments_json},
+        }
+        for call in calls
+    ]
+    return body
 
 
 class PacedByteStream(httpx2.AsyncByteStream):
@@ -248,7 +365,8 @@ class OfflineTransport(httpx2.AsyncBaseTransport):
         seed, temperature = body.get("seed"), body.get("temperature")
         reply = compose_reply(
             messages,
-            tools=body.get("tools") if isinstance(body.get("tools"), list) else None,
+            tools=request_tools(body),
+            tool_choice=body.get("tool_choice"),
             max_tokens=wire.requested_max_tokens(body),
             seed=seed if isinstance(seed, int) else None,
             temperature=float(temperature) if isinstance(temperature, int | float) else None,
@@ -275,6 +393,14 @@ class OfflineTransport(httpx2.AsyncBaseTransport):
             param="model",
         )
         return _json(404, body, request)
+
+
+def request_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The well-formed entries of a request's ``tools`` list (None when it has none)."""
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return None
+    return [tool for tool in tools if isinstance(tool, Mapping)]
 
 
 def _json(status: int, body: wire.JSON, request: httpx2.Request) -> httpx2.Response:

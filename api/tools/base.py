@@ -1,0 +1,168 @@
+"""What a server-side tool is, and the one place its arguments are checked and it is run.
+
+A tool is a name, a description, a msgspec Struct describing its arguments and an
+async handler. The Struct is the single source of truth: the JSON Schema the model
+sees (``Tool.parameters``) is derived from it, and the arguments the model produces
+are decoded into it (``validate_and_run``), so the schema and the check cannot drift.
+
+Nothing a tool call does may crash a generation: bad arguments, a handler that raises
+or one that runs too long all end as a ``ToolOutcome`` with an ``error``, whose text is
+what the model receives as the tool result (so it can correct itself).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import anyio
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+A = TypeVar("A", bound=msgspec.Struct)
+
+ERROR_PREFIX = "error: "
+
+
+class ToolError(Exception):
+    """Raised by a handler for a failure the model should read as is (e.g. unknown timezone).
+
+    Its message becomes the tool result's error text, without a traceback or type name.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a handler may use besides its arguments.
+
+    Handlers that need the database open their own short session from
+    ``session_factory`` (and commit it), so a tool never shares the generation's session.
+    ``request_message_id`` is the user message the generation answers, when known:
+    ``search_threads`` leaves it out, as it would always find the question itself.
+    """
+
+    session_factory: async_sessionmaker[AsyncSession]
+    thread_id: UUID
+    request_message_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class Tool(Generic[A]):
+    """A server-side tool: its arguments Struct, async handler and time limit.
+
+    ``arguments`` should be declared with ``forbid_unknown_fields=True`` and its
+    constraints given with ``msgspec.Meta`` (they end up in the schema and are enforced
+    on decode). ``handler`` returns JSON-able output or raises ``ToolError``.
+    """
+
+    name: str
+    description: str
+    arguments: type[A]
+    handler: Callable[[A, ToolContext], Awaitable[object]]
+    timeout_s: float = 10
+
+    def parameters(self) -> dict[str, Any]:
+        """The JSON Schema of the arguments: a self-contained object schema (no ``$ref``)."""
+        return copy.deepcopy(_object_schema(self.arguments))
+
+    def openai_spec(self) -> dict[str, Any]:
+        """The tool as OpenAI's chat-completions ``tools`` list item wants it."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters(),
+            },
+        }
+
+
+class ToolOutcome(msgspec.Struct, kw_only=True):
+    """The result of one call: the validated arguments, and the output or the error."""
+
+    # Decoded and validated, as builtins; None when the arguments were rejected.
+    arguments: dict[str, Any] | None
+    output: Any = None
+    error: str | None = None
+
+    def model_text(self) -> str:
+        """The tool message content the model receives: the output as JSON, or the error."""
+        if self.error is not None:
+            return ERROR_PREFIX + self.error
+        return msgspec.json.encode(self.output).decode()
+
+
+async def validate_and_run(tool: Tool[Any], arguments_json: str, ctx: ToolContext) -> ToolOutcome:
+    """Decode ``arguments_json`` into the tool's Struct and, when valid, run its handler.
+
+    Never raises for anything the model or the handler did (cancellation of the caller
+    still propagates): malformed JSON, wrong types, missing, unknown or out-of-range
+    fields give an ``invalid arguments`` error naming the field, and the handler is not
+    run; a handler raising or exceeding ``tool.timeout_s`` gives an error too.
+    """
+    try:
+        arguments = msgspec.json.decode(arguments_json, type=tool.arguments)
+    except msgspec.ValidationError as exc:
+        return ToolOutcome(arguments=None, error=f"invalid arguments for {tool.name}: {exc}")
+    except msgspec.DecodeError as exc:
+        return ToolOutcome(
+            arguments=None,
+            error=f"invalid arguments for {tool.name}: arguments are not valid JSON ({exc})",
+        )
+    decoded: dict[str, Any] = msgspec.to_builtins(arguments)
+    try:
+        # move_on_after rather than fail_after: a TimeoutError raised by the handler
+        # itself is then a failure of the handler, not mistaken for our time limit.
+        with anyio.move_on_after(tool.timeout_s) as scope:
+            output = await tool.handler(arguments, ctx)
+        if scope.cancelled_caught:
+            return ToolOutcome(
+                arguments=decoded, error=f"{tool.name} timed out after {tool.timeout_s:g}s"
+            )
+        # Normalized here so that model_text() and the SSE encoder can never fail later.
+        output = msgspec.to_builtins(output)
+    except ToolError as exc:
+        return ToolOutcome(arguments=decoded, error=exc.message)
+    except Exception as exc:
+        return ToolOutcome(
+            arguments=decoded, error=f"{tool.name} failed: {type(exc).__name__}: {exc}"
+        )
+    return ToolOutcome(arguments=decoded, output=output)
+
+
+@functools.cache
+def _object_schema(arguments: type[msgspec.Struct]) -> dict[str, Any]:
+    schema = msgspec.json.schema(arguments)
+    inlined = _inline_refs(schema, schema.get("$defs", {}), ())
+    if not isinstance(inlined, dict) or inlined.get("type") != "object":
+        raise TypeError(f"{arguments.__name__} must describe a JSON object")
+    # The class name and docstring are noise for the model; the tool's description speaks.
+    inlined.pop("title", None)
+    inlined.pop("description", None)
+    return inlined
+
+
+def _inline_refs(node: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> Any:
+    """Replace every ``{"$ref": "#/$defs/X"}`` with X itself; drop ``$defs``."""
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.removeprefix("#/$defs/")
+        if name in seen:
+            raise TypeError(f"recursive argument type {name!r} cannot be inlined")
+        siblings = {
+            k: _inline_refs(v, defs, seen) for k, v in node.items() if k not in ("$ref", "$defs")
+        }
+        return {**_inline_refs(defs[name], defs, (*seen, name)), **siblings}
+    return {k: _inline_refs(v, defs, seen) for k, v in node.items() if k != "$defs"}
