@@ -26,7 +26,7 @@ from api.messages.controller import MessageController
 from api.meta.controller import MetaController
 from api.settings import Settings, load_settings
 from api.threads.controller import ThreadController
-from api.tools.registry import ToolRegistry
+from api.tools.registry import default_registry
 from db.engine import create_engine, create_session_factory
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
         session_factory = create_session_factory(engine)
         models = ModelRouter(config.models)
         await models.start()
+        tools = default_registry()
         instance_id = new_instance_id()
         generation_settings = config.generation
         store = EventStore(session_factory, generation_settings.playground_event_flush_ms / 1000)
@@ -64,7 +65,7 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             async with anyio.create_task_group() as task_group:
                 generations = GenerationManager(
                     instance_id=instance_id,
-                    runner=GenerationRunner(session_factory, models, generation_settings),
+                    runner=GenerationRunner(session_factory, models, tools, generation_settings),
                     task_group=task_group,
                     session_factory=session_factory,
                     store=store,
@@ -76,7 +77,7 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
                     settings=config,
                     session_factory=session_factory,
                     models=models,
-                    tools=ToolRegistry(),
+                    tools=tools,
                     generations=generations,
                 )
                 app.state.engine = engine

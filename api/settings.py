@@ -78,6 +78,8 @@ class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
     playground_heartbeat_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
     playground_lease_s: Annotated[float, msgspec.Meta(gt=0)] = 15.0
     playground_shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    # Model turns that call tools, per generation; one more ends the reply.
+    playground_max_tool_rounds: Annotated[int, msgspec.Meta(ge=0, le=50)] = 5
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,6 +6,7 @@ import msgspec
 
 from api.errors import BadRequestError, PayloadTooLargeError
 from api.llm.router import ModelRouter
+from api.tools.client import ClientFunction, check_client_function
 from api.tools.registry import ToolRegistry
 
 
@@ -54,13 +55,26 @@ def check_model(models: ModelRouter, model: str, field: str = "model") -> None:
         )
 
 
-def check_tools(tools: ToolRegistry, names: list[str], field: str = "tools") -> None:
-    """Reject tool names the registry does not have, listing the ones it does."""
-    unknown = tools.unknown(names)
-    if unknown:
-        known = tools.names()
-        raise BadRequestError(
-            f"unknown tools {', '.join(map(repr, unknown))}; known tools: "
-            f"{', '.join(known) or '(none)'}",
-            extra={"field": field, "known_tools": known},
-        )
+def check_tools(
+    tools: ToolRegistry, items: list[str | ClientFunction], field: str = "tools"
+) -> None:
+    """Reject unknown built-in tool names, invalid client function schemas and names used
+    twice, naming the offending item."""
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        name = item if isinstance(item, str) else item.name
+        where = f"{field}[{index}]"
+        if name in seen:
+            raise BadRequestError(
+                f"{where}: the tool name {name!r} is used twice", extra={"field": where}
+            )
+        seen.add(name)
+        if isinstance(item, ClientFunction):
+            check_client_function(item, field=where, reserved=tools.names())
+        elif tools.get(item) is None:
+            known = tools.names()
+            raise BadRequestError(
+                f"unknown tool {item!r} at {where}; known tools: {', '.join(known) or '(none)'}"
+                " (declare your own as {name, description, parameters})",
+                extra={"field": where, "known_tools": known},
+            )

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -68,6 +69,8 @@ class Thread(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     title: Mapped[str | None] = mapped_column(Text)
     system_prompt: Mapped[str | None] = mapped_column(Text)
+    # Whether the default system prompt (explaining the tools) comes before system_prompt.
+    default_system_prompt: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     model: Mapped[str] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     tools: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))

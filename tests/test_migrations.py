@@ -18,7 +18,7 @@ from db.migrate import MIGRATION_LOCK_ID, downgrade, schema_differences, upgrade
 from db.models import Base
 
 # The newest revision in db/migrations/versions.
-HEAD = "0003"
+HEAD = "0004"
 
 VIEW_COLUMNS = [
     "thread_id",

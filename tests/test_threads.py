@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.fixtures.app import stream_events
 
 
-async def create_thread(http: httpx.AsyncClient, **body: object) -> dict[str, object]:
+async def create_thread(http: httpx.AsyncClient, **body: object) -> dict[str, Any]:
     response = await http.post("/api/threads", json=body)
     assert response.status_code == 201, response.text
-    thread: dict[str, object] = response.json()
+    thread: dict[str, Any] = response.json()
     return thread
 
 

@@ -31,7 +31,7 @@ async def stored(db_engine: AsyncEngine, message_id: str) -> dict[str, object]:
 
 
 async def test_streamed_reply_with_usage(client: httpx.AsyncClient) -> None:
-    thread = await create_thread(client, model="fake-small")
+    thread = await create_thread(client, model="fake-small", default_system_prompt=False)
     result = await stream_events(
         client, "POST", f"/api/threads/{thread['id']}/messages", json={"content": "hi upstream"}
     )
@@ -50,7 +50,9 @@ async def test_streamed_reply_with_usage(client: httpx.AsyncClient) -> None:
 
 
 async def test_model_gets_system_prompt_then_active_branch(client: httpx.AsyncClient) -> None:
-    thread = await create_thread(client, model="fake-small", system_prompt="You are terse.")
+    thread = await create_thread(
+        client, model="fake-small", system_prompt="You are terse.", default_system_prompt=False
+    )
     url = f"/api/threads/{thread['id']}/messages"
     first = (await client.post(url, json={"content": "one", "generate": False})).json()
     await client.post(url, json={"content": "abandoned", "generate": False})
@@ -76,6 +78,23 @@ async def test_model_gets_system_prompt_then_active_branch(client: httpx.AsyncCl
         {"role": "user", "content": "three [[echo]]"},
     ]
     assert result.completed()["request_message_count"] == 4
+
+
+async def test_default_system_prompt_comes_before_the_threads_own(
+    client: httpx.AsyncClient,
+) -> None:
+    thread = await create_thread(
+        client, model="fake-small", system_prompt="You are terse.", tools=["calculator"]
+    )
+    result = await stream_events(
+        client, "POST", f"/api/threads/{thread['id']}/messages", json={"content": "hi [[echo]]"}
+    )
+    system = json.loads(result.deltas())[0]
+    assert system["role"] == "system"
+    prompt = system["content"]
+    assert prompt.index("calculator") < prompt.index("Thread instructions:\nYou are terse.")
+    assert "current_time" not in prompt, "only the enabled tools are explained"
+    assert "set_thread_title" not in prompt
 
 
 async def test_upstream_500_before_streaming_is_a_502(

@@ -44,6 +44,32 @@ class MessageCompleted(msgspec.Struct):
     message: Message
 
 
+class ToolCallView(msgspec.Struct):
+    """A validated call: its id, the tool's name and the decoded arguments."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+class ToolCallPayload(msgspec.Struct):
+    """A tool call whose arguments passed validation (``message_id``: the assistant
+    message that made it)."""
+
+    message_id: UUID
+    call: ToolCallView
+
+
+class ToolResultPayload(msgspec.Struct, omit_defaults=True):
+    """What a call gave: ``output``, or ``error`` (also for invalid arguments, naming the
+    field). ``message_id`` is the tool message that stores it."""
+
+    message_id: UUID
+    call_id: str
+    output: Any = None
+    error: str | None = None
+
+
 class ErrorPayload(msgspec.Struct):
     """A failure after the stream started (it can no longer be an HTTP error)."""
 

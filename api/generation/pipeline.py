@@ -4,12 +4,19 @@ A generation runs as a task of the app's task group with its own DB session, so
 it never depends on the HTTP connection that started it. Text is kept in memory
 and written to the assistant row in batches; the final write is shielded from
 cancellation so a stop, a shutdown or a dropped client never loses the reply.
+
+When the model calls tools, each round is stored as rows of the message tree: the
+assistant turn with its ``tool_calls``, one ``tool`` message per result, then a new
+assistant reply, and the model is called again, at most ``max_tool_rounds`` times.
+A call of a client-defined function ends the generation with the reply in status
+``requires_action`` until the client posts the outputs.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -30,17 +37,25 @@ from api.generation.events import (
     MessageDelta,
     encode_payload,
 )
+from api.generation.reply import Reply, ToolCallBuffer
 from api.generation.store import write_events
 from api.generation.stream import GenerationStream
+from api.generation.tools_step import CallResult, run_calls
 from api.llm.errors import describe_upstream_error
 from api.llm.router import ModelRouter
 from api.messages.mapping import to_message
 from api.messages.queries import sibling_ids
 from api.messages.schemas import Message
 from api.settings import GenerationSettings
+from api.tools.base import ToolContext
+from api.tools.client import ClientFunction
+from api.tools.registry import ToolRegistry
 from db import models as m
 
 logger = logging.getLogger(__name__)
+
+# The finish reason of a reply whose model still wanted tools after the last round.
+MAX_TOOL_ROUNDS_REASON = "max_tool_rounds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,31 +70,18 @@ class GenerationPlan:
     model: str
     params: dict[str, Any]
     context: list[dict[str, Any]]
+    # Offered to the model: built-in tool names enabled in the thread, client functions.
+    tools: list[str] = field(default_factory=list)
+    client_functions: dict[str, ClientFunction] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
-class Reply:
-    """The reply as it accumulates in memory between batched writes."""
+class Turn:
+    """The assistant row being written and what the model is sent for it."""
 
-    started: float = field(default_factory=time.perf_counter)
-    parts: list[str] = field(default_factory=list)
-    unflushed_chars: int = 0
-    last_flush: float = field(default_factory=time.perf_counter)
-    first_token_at: float | None = None
-    status: str = "interrupted"
-    finish_reason: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    error: str | None = None
-
-    @property
-    def content(self) -> str:
-        """The text received so far."""
-        return "".join(self.parts)
-
-    def milliseconds_since_start(self, moment: float | None) -> float | None:
-        """Milliseconds from the start of the model call to ``moment``."""
-        return None if moment is None else round((moment - self.started) * 1000, 3)
+    assistant_id: UUID
+    context: list[dict[str, Any]]
+    rounds: int = 0
 
 
 class GenerationRunner:
@@ -89,48 +91,69 @@ class GenerationRunner:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         router: ModelRouter,
+        registry: ToolRegistry,
         settings: GenerationSettings,
     ) -> None:
         self._session_factory = session_factory
         self._router = router
+        self._registry = registry
         self._flush_interval = settings.playground_flush_interval_ms / 1000
         self._flush_chars = settings.playground_flush_chars
+        self._max_rounds = settings.playground_max_tool_rounds
 
     async def run(self, plan: GenerationPlan, stream: GenerationStream) -> None:
-        """Generate, publish and store one reply; always ends with ``done``."""
+        """Generate, publish and store the reply (and its tool rounds); ends with ``done``."""
         for message in plan.announce:
             stream.publish("message.created", encode_payload(MessageCreated(message=message)))
-        reply = Reply()
+        turn = Turn(assistant_id=plan.assistant_id, context=list(plan.context))
         async with self._session_factory() as session:
-            try:
-                with anyio.CancelScope() as scope:
-                    stream.cancel_scope = scope
-                    if stream.cancel_reason is not None:
-                        scope.cancel()
-                    await self._stream_reply(session, plan, stream, reply)
-                if scope.cancelled_caught:
-                    reply.status = stream.cancel_reason or "cancelled"
-            except Exception as exc:
-                logger.exception("generation %s failed", plan.generation_id)
-                self._fail(stream, reply, f"internal error: {type(exc).__name__}: {exc}")
-            finally:
+            while True:
+                reply = Reply()
+                next_turn: Turn | None = None
+                try:
+                    with anyio.CancelScope() as scope:
+                        stream.cancel_scope = scope
+                        if stream.cancel_reason is not None:
+                            scope.cancel()
+                        await self._stream_reply(session, plan, stream, turn, reply)
+                        if reply.status == "completed" and reply.calls:
+                            next_turn = await self._tool_round(session, plan, stream, turn, reply)
+                    if scope.cancelled_caught:
+                        reply.status = stream.cancel_reason or "cancelled"
+                        next_turn = None
+                except Exception as exc:
+                    logger.exception("generation %s failed", plan.generation_id)
+                    self._fail(stream, reply, f"internal error: {type(exc).__name__}: {exc}")
+                    next_turn = None
+                if next_turn is not None:
+                    turn = next_turn
+                    continue
                 with anyio.CancelScope(shield=True):
-                    await self._finish(session, plan, stream, reply)
+                    await self._finish(session, plan, stream, turn.assistant_id, reply)
+                return
 
     async def _stream_reply(
         self,
         session: AsyncSession,
         plan: GenerationPlan,
         stream: GenerationStream,
+        turn: Turn,
         reply: Reply,
     ) -> None:
+        params = dict(plan.params)
+        specs = self._tool_specs(plan)
+        if specs:
+            params["tools"] = specs
         try:
-            upstream = await self._router.open_stream(plan.model, plan.context, plan.params)
+            upstream = await self._router.open_stream(plan.model, turn.context, params)
         except openai.APIError as exc:
             status, detail = describe_upstream_error(exc)
-            reply.status, reply.error = "failed", detail
-            error_class = UpstreamTimeoutError if status == 504 else UpstreamError
-            stream.fail_open(error_class(detail))
+            if stream.opened:
+                self._fail(stream, reply, detail)
+            else:
+                reply.status, reply.error = "failed", detail
+                error_class = UpstreamTimeoutError if status == 504 else UpstreamError
+                stream.fail_open(error_class(detail))
             return
         stream.mark_opened()
         try:
@@ -139,11 +162,18 @@ class GenerationRunner:
                     reply.prompt_tokens = chunk.usage.prompt_tokens
                     reply.completion_tokens = chunk.usage.completion_tokens
                 for choice in chunk.choices:
-                    text = choice.delta.content if choice.delta else None
-                    if text:
-                        self._append(stream, plan.assistant_id, reply, text)
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        self._append(stream, turn.assistant_id, reply, delta.content)
                         if self._due(reply):
-                            await self._flush(session, plan.assistant_id, reply)
+                            await self._flush(session, turn.assistant_id, reply)
+                    if delta is not None and delta.tool_calls:
+                        for fragment in delta.tool_calls:
+                            buffer = reply.calls.setdefault(fragment.index, ToolCallBuffer())
+                            buffer.id = fragment.id or buffer.id
+                            if fragment.function is not None:
+                                buffer.name += fragment.function.name or ""
+                                buffer.arguments += fragment.function.arguments or ""
                     if choice.finish_reason:
                         reply.finish_reason = choice.finish_reason
             reply.status = "completed"
@@ -154,6 +184,145 @@ class GenerationRunner:
         finally:
             with anyio.CancelScope(shield=True):
                 await upstream.close()
+
+    def _tool_specs(self, plan: GenerationPlan) -> list[dict[str, Any]]:
+        specs = self._registry.openai_specs(plan.tools)
+        specs.extend(function.openai_spec() for function in plan.client_functions.values())
+        return specs
+
+    async def _tool_round(
+        self,
+        session: AsyncSession,
+        plan: GenerationPlan,
+        stream: GenerationStream,
+        turn: Turn,
+        reply: Reply,
+    ) -> Turn | None:
+        """Run the calls of a finished turn, store the round, and return the next turn
+        (None when the generation ends here: round limit, or the client must answer)."""
+        turn.rounds += 1
+        for call in reply.tool_calls:
+            call.id = call.id or f"call_{uuid.uuid4().hex[:24]}"
+        if turn.rounds > self._max_rounds:
+            reply.finish_reason = MAX_TOOL_ROUNDS_REASON
+            return None
+        results = await run_calls(
+            reply.tool_calls,
+            assistant_id=turn.assistant_id,
+            enabled=set(plan.tools),
+            registry=self._registry,
+            client_functions=plan.client_functions,
+            context=ToolContext(
+                session_factory=self._session_factory,
+                thread_id=plan.thread_id,
+                request_message_id=plan.user_id,
+            ),
+            stream=stream,
+        )
+        if any(result.pending for result in results):
+            reply.status = "requires_action"
+        next_turn: Turn | None = None
+        with anyio.CancelScope(shield=True):
+            next_turn = await self._store_round(session, plan, stream, turn, reply, results)
+        return next_turn
+
+    async def _store_round(
+        self,
+        session: AsyncSession,
+        plan: GenerationPlan,
+        stream: GenerationStream,
+        turn: Turn,
+        reply: Reply,
+        results: list[CallResult],
+    ) -> Turn | None:
+        parent_id = turn.assistant_id
+        answered = [result for result in results if not result.pending]
+        for result in answered:
+            session.add(
+                m.Message(
+                    id=result.tool_message_id,
+                    thread_id=plan.thread_id,
+                    parent_id=parent_id,
+                    role="tool",
+                    content=result.outcome.model_text(),
+                    error=result.outcome.error,
+                    tool_call_id=result.call.id,
+                    status="completed",
+                )
+            )
+            # One by one: each tool row's parent must exist, and timestamps must increase.
+            await session.flush()
+            parent_id = result.tool_message_id
+        if reply.status == "requires_action":
+            await session.execute(
+                update(m.Thread).where(m.Thread.id == plan.thread_id).values(head_id=parent_id)
+            )
+            await session.commit()
+            return None
+        finished = await self._update_reply(session, turn.assistant_id, reply)
+        next_id = uuid.uuid4()
+        session.add(
+            m.Message(
+                id=next_id,
+                thread_id=plan.thread_id,
+                parent_id=parent_id,
+                role="assistant",
+                content="",
+                status="in_progress",
+                model=plan.model,
+                params=plan.params,
+                request_message_count=len(turn.context) + 1 + len(answered),
+            )
+        )
+        await session.flush()
+        await session.execute(
+            update(m.Generation)
+            .where(m.Generation.id == plan.generation_id)
+            .values(message_id=next_id)
+        )
+        await session.execute(
+            update(m.Thread)
+            .where(m.Thread.id == plan.thread_id)
+            .values(head_id=next_id, last_activity_at=func.clock_timestamp())
+        )
+        await session.commit()
+        placeholder = await session.get_one(m.Message, next_id)
+        if finished is not None:
+            stream.publish("message.completed", encode_payload(MessageCompleted(message=finished)))
+        created = to_message(placeholder, await sibling_ids(session, placeholder))
+        stream.publish("message.created", encode_payload(MessageCreated(message=created)))
+        context = [
+            *turn.context,
+            {
+                "role": "assistant",
+                "content": reply.content or None,
+                "tool_calls": [call.as_openai() for call in reply.tool_calls],
+            },
+            *(
+                {"role": "tool", "tool_call_id": r.call.id, "content": r.outcome.model_text()}
+                for r in answered
+            ),
+        ]
+        return Turn(assistant_id=next_id, context=context, rounds=turn.rounds)
+
+    async def _update_reply(
+        self, session: AsyncSession, message_id: UUID, reply: Reply
+    ) -> Message | None:
+        row = (
+            await session.execute(
+                update(m.Message)
+                .where(m.Message.id == message_id)
+                .values(
+                    **reply.final_values(),
+                    updated_at=func.clock_timestamp(),
+                    completed_at=func.clock_timestamp(),
+                )
+                .returning(m.Message)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return to_message(row, await sibling_ids(session, row))
 
     def _append(self, stream: GenerationStream, message_id: UUID, reply: Reply, text: str) -> None:
         if reply.first_token_at is None:
@@ -191,43 +360,25 @@ class GenerationRunner:
         session: AsyncSession,
         plan: GenerationPlan,
         stream: GenerationStream,
+        assistant_id: UUID,
         reply: Reply,
     ) -> None:
         """Store the final row, the remaining events and the generation's end in one
         transaction, then publish ``message.completed`` and ``done`` locally."""
-        ended = time.perf_counter()
         final: list[Event] = []
         try:
             await session.rollback()
-            row = (
-                await session.execute(
-                    update(m.Message)
-                    .where(m.Message.id == plan.assistant_id)
-                    .values(
-                        content=reply.content,
-                        status=reply.status,
-                        finish_reason=reply.finish_reason,
-                        prompt_tokens=reply.prompt_tokens,
-                        completion_tokens=reply.completion_tokens,
-                        time_to_first_token_ms=reply.milliseconds_since_start(reply.first_token_at),
-                        duration_ms=reply.milliseconds_since_start(ended),
-                        error=reply.error,
-                        updated_at=func.clock_timestamp(),
-                        completed_at=func.clock_timestamp(),
-                    )
-                    .returning(m.Message)
-                )
-            ).scalar_one_or_none()
+            finished = await self._update_reply(session, assistant_id, reply)
             await session.execute(
                 update(m.Thread)
                 .where(m.Thread.id == plan.thread_id)
                 .values(last_activity_at=func.clock_timestamp())
             )
             items: list[tuple[EventName, str]] = []
-            if row is not None:
-                siblings = await sibling_ids(session, row)
-                completed = MessageCompleted(message=to_message(row, siblings))
-                items.append(("message.completed", encode_payload(completed)))
+            if finished is not None:
+                items.append(
+                    ("message.completed", encode_payload(MessageCompleted(message=finished)))
+                )
             items.append(("done", encode_payload(DonePayload())))
             while stream.persisting is not None:
                 await stream.persisting.wait()
@@ -242,7 +393,7 @@ class GenerationRunner:
             await session.commit()
         except Exception as exc:
             logger.exception("could not store the reply of generation %s", plan.generation_id)
-            await self._release(plan, describe_exception(exc))
+            await self._release(plan, assistant_id, describe_exception(exc))
             error = ErrorPayload(code="storage_failed", detail=describe_exception(exc))
             final = stream.prepare(
                 [("error", encode_payload(error)), ("done", encode_payload(DonePayload()))]
@@ -251,13 +402,13 @@ class GenerationRunner:
             stream.deliver(final)
             stream.mark_finished()
 
-    async def _release(self, plan: GenerationPlan, detail: str) -> None:
+    async def _release(self, plan: GenerationPlan, assistant_id: UUID, detail: str) -> None:
         """Best effort after a failed final write: never leave the thread busy."""
         try:
             async with self._session_factory() as session:
                 await session.execute(
                     update(m.Message)
-                    .where(m.Message.id == plan.assistant_id, m.Message.status == "in_progress")
+                    .where(m.Message.id == assistant_id, m.Message.status == "in_progress")
                     .values(status="failed", error=f"could not store the reply: {detail}")
                 )
                 await session.execute(

@@ -79,6 +79,11 @@ class GenerationStream:
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
 
+    @property
+    def opened(self) -> bool:
+        """Whether the model call has answered (the HTTP response may have started)."""
+        return self._opened.is_set()
+
     def mark_opened(self, error: PlaygroundError | None = None) -> None:
         """Record that the model call answered (or failed before any output)."""
         self._open_error = error

@@ -12,7 +12,14 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from api.deps import provide_generations, provide_message_service
 from api.generation.manager import GenerationManager
 from api.generation.sse import sse_response
-from api.messages.schemas import EditMessage, Message, MessageList, Regenerate, SendMessage
+from api.messages.schemas import (
+    EditMessage,
+    Message,
+    MessageList,
+    Regenerate,
+    SendMessage,
+    ToolOutputs,
+)
 from api.messages.service import MessageService, StartedGeneration
 
 IdempotencyKey = Annotated[
@@ -104,6 +111,20 @@ class MessageController(Controller):
         body = data or Regenerate()
         started = await messages.start_regenerate(thread_id, message_id, body, idempotency_key)
         return await _answer(messages, generations, started, streamed=body.stream)
+
+    @post("/{message_id:uuid}/tool_outputs", operation_id="submitToolOutputs", status_code=200)
+    async def submit_tool_outputs(
+        self,
+        messages: NamedDependency[MessageService],
+        generations: NamedDependency[GenerationManager],
+        thread_id: FromPath[UUID],
+        message_id: FromPath[UUID],
+        data: JSONBody[ToolOutputs],
+    ) -> Response[Any]:
+        """Answer the client-defined function calls of a reply in ``requires_action``;
+        the reply resumes (SSE, or JSON with ``stream: false``)."""
+        started = await messages.start_tool_outputs(thread_id, message_id, data)
+        return await _answer(messages, generations, started, streamed=data.stream)
 
 
 async def _answer(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -91,6 +91,21 @@ class Regenerate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     params: ChatParams | None = None
     stream: bool = True
     if_busy: IfBusy = "reject"
+
+
+class ToolOutput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The client's answer to one call of a client-defined function."""
+
+    call_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # Text is sent to the model as is; anything else as its JSON.
+    output: Any
+
+
+class ToolOutputs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of ``POST .../messages/{message_id}/tool_outputs``: one output per pending call."""
+
+    outputs: Annotated[list[ToolOutput], msgspec.Meta(min_length=1, max_length=64)]
+    stream: bool = True
 
 
 class SendResult(msgspec.Struct, kw_only=True):

@@ -21,10 +21,12 @@ from api.errors import (
     BadRequestError,
     ConflictError,
     NotFoundError,
+    PayloadTooLargeError,
     UnavailableError,
     UnprocessableError,
     UpstreamError,
 )
+from api.generation.context import ThreadTools, model_context
 from api.generation.manager import GenerationManager, new_generation_id
 from api.generation.pipeline import GenerationPlan
 from api.generation.stream import GenerationStream
@@ -38,6 +40,8 @@ from api.messages.schemas import (
     Regenerate,
     SendMessage,
     SendResult,
+    ToolOutput,
+    ToolOutputs,
 )
 from api.messages.tree import MessageTree
 from api.schemas import ChatParams, merge_params
@@ -79,17 +83,6 @@ class IdempotentRequest:
             )
         digest = hashlib.sha256(target.encode() + b"\n" + msgspec.json.encode(body)).hexdigest()
         return cls(key=key, digest=digest)
-
-
-def model_context(thread: m.Thread, path: list[m.Message]) -> list[dict[str, Any]]:
-    """What the model is sent: the thread's system prompt, then the branch's turns."""
-    context: list[dict[str, Any]] = []
-    if thread.system_prompt:
-        context.append({"role": "system", "content": thread.system_prompt})
-    for row in path:
-        if row.role in ("system", "user") or (row.role == "assistant" and row.content):
-            context.append({"role": row.role, "content": row.content})
-    return context
 
 
 class MessageService:
@@ -207,6 +200,84 @@ class MessageService:
         model, params = self._resolve_model(thread, body.model, body.params)
         return await self._start(thread, [], tree.path_to(parent_id), model, params, request)
 
+    async def start_tool_outputs(
+        self, thread_id: UUID, message_id: UUID, body: ToolOutputs
+    ) -> StartedGeneration:
+        """Store the client's outputs for a reply waiting on them, then resume the reply."""
+        check_no_nul(body)
+        await self._settle_busy(thread_id, "reject")
+        thread = await load_thread(self._session, thread_id, lock=True)
+        tree = await load_tree(self._session, thread_id)
+        waiting = message_in(tree, thread_id, message_id)
+        if waiting.status != "requires_action":
+            raise ConflictError(
+                f"message {message_id} is not waiting for tool outputs (status {waiting.status})"
+            )
+        # The built-in calls of that turn were answered already, as a chain of tool rows.
+        chain = [waiting]
+        while children := [c for c in tree.children[chain[-1].id] if c.role == "tool"]:
+            chain.append(children[0])
+        answered = {row.tool_call_id for row in chain[1:]}
+        pending = [
+            call["id"] for call in waiting.tool_calls or [] if call.get("id") not in answered
+        ]
+        outputs = self._check_outputs(body.outputs, pending)
+        rows = []
+        parent_id = chain[-1].id
+        for output in outputs:
+            content = (
+                output.output
+                if isinstance(output.output, str)
+                else (msgspec.json.encode(output.output).decode())
+            )
+            if len(content) > self._max_chars:
+                raise PayloadTooLargeError(
+                    f"the output for {output.call_id} is {len(content)} characters long; "
+                    f"the limit is {self._max_chars}",
+                    extra={"field": "outputs.output", "limit": self._max_chars},
+                )
+            row = m.Message(
+                id=uuid.uuid4(),
+                thread_id=thread_id,
+                parent_id=parent_id,
+                role="tool",
+                content=content,
+                tool_call_id=output.call_id,
+                status="completed",
+            )
+            rows.append(row)
+            parent_id = row.id
+        waiting.status = "completed"
+        model, params = waiting.model or thread.model, dict(waiting.params or {})
+        check_model(self._models, model)
+        path = [*tree.path_to(chain[-1].id), *rows]
+        return await self._start(thread, rows, path, model, params, None)
+
+    @staticmethod
+    def _check_outputs(outputs: list[ToolOutput], pending: list[str]) -> list[ToolOutput]:
+        """The outputs in the order of the calls; 400 for unknown, repeated or missing ids."""
+        by_id: dict[str, ToolOutput] = {}
+        for index, output in enumerate(outputs):
+            field = f"outputs[{index}].call_id"
+            if output.call_id not in pending:
+                raise BadRequestError(
+                    f"{field}: {output.call_id!r} is not a call waiting for output; "
+                    f"waiting: {', '.join(pending) or '(none)'}",
+                    extra={"field": field, "pending_call_ids": pending},
+                )
+            if output.call_id in by_id:
+                raise BadRequestError(
+                    f"{field}: {output.call_id!r} is answered twice", extra={"field": field}
+                )
+            by_id[output.call_id] = output
+        missing = [call_id for call_id in pending if call_id not in by_id]
+        if missing:
+            raise BadRequestError(
+                f"outputs: no output for {', '.join(missing)}; every waiting call needs one",
+                extra={"field": "outputs", "missing_call_ids": missing},
+            )
+        return [by_id[call_id] for call_id in pending]
+
     async def edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
         """Replace a message's content in place (its replies are left as they are)."""
         check_content(body.content, self._max_chars)
@@ -321,7 +392,8 @@ class MessageService:
         """Store ``new_rows``, the reply placeholder and the generation in one
         transaction, then start it."""
         thread_id = thread.id  # read before a rollback could expire the row
-        context = model_context(thread, path)
+        tools = ThreadTools.of(thread)
+        context = model_context(thread, path, tools)
         assistant = m.Message(
             id=uuid.uuid4(),
             thread_id=thread.id,
@@ -372,6 +444,8 @@ class MessageService:
             model=model,
             params=params,
             context=context,
+            tools=tools.builtin,
+            client_functions=tools.client,
         )
         stream = self._generations.start(plan)
         return StartedGeneration(generation_id=generation.id, stream=stream)

@@ -9,10 +9,12 @@ from uuid import UUID
 import msgspec
 
 from api.schemas import ChatParams, ModelName
+from api.tools.client import ClientFunction
 
 Title = Annotated[str, msgspec.Meta(max_length=200)]
 SystemPrompt = Annotated[str, msgspec.Meta(max_length=100_000)]
-ToolNames = Annotated[list[str], msgspec.Meta(max_length=64)]
+# Built-in tools by name, and client-defined functions with a JSON Schema.
+ToolList = Annotated[list[str | ClientFunction], msgspec.Meta(max_length=64)]
 
 
 class ThreadCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -20,9 +22,10 @@ class ThreadCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     title: Title | None = None
     system_prompt: SystemPrompt | None = None
+    default_system_prompt: bool = True
     model: ModelName | None = None
     params: ChatParams | None = None
-    tools: ToolNames | None = None
+    tools: ToolList | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -31,9 +34,10 @@ class ThreadUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     title: Title | msgspec.UnsetType | None = msgspec.UNSET
     system_prompt: SystemPrompt | msgspec.UnsetType | None = msgspec.UNSET
+    default_system_prompt: bool | msgspec.UnsetType = msgspec.UNSET
     model: ModelName | msgspec.UnsetType = msgspec.UNSET
     params: ChatParams | msgspec.UnsetType = msgspec.UNSET
-    tools: ToolNames | msgspec.UnsetType = msgspec.UNSET
+    tools: ToolList | msgspec.UnsetType = msgspec.UNSET
     metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -43,9 +47,10 @@ class Thread(msgspec.Struct, kw_only=True):
     id: UUID
     title: str | None
     system_prompt: str | None
+    default_system_prompt: bool
     model: str
     params: ChatParams
-    tools: list[Any]
+    tools: list[str | ClientFunction]
     metadata: dict[str, Any]
     head_id: UUID | None
     created_at: datetime

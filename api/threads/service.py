@@ -17,6 +17,7 @@ from api.messages.queries import load_tree, message_in
 from api.schemas import ChatParams
 from api.threads.cursor import ThreadCursor, decode_cursor, encode_cursor
 from api.threads.schemas import Thread, ThreadCreate, ThreadPage, ThreadUpdate
+from api.tools.client import ClientFunction
 from api.tools.registry import ToolRegistry
 from api.validation import check_model, check_no_nul, check_tools
 from db import models as m
@@ -48,9 +49,10 @@ def to_thread(row: m.Thread) -> Thread:
         id=row.id,
         title=row.title,
         system_prompt=row.system_prompt,
+        default_system_prompt=row.default_system_prompt,
         model=row.model,
         params=msgspec.convert(row.params, ChatParams),
-        tools=row.tools,
+        tools=msgspec.convert(row.tools, list[str | ClientFunction]),
         metadata=row.metadata_,
         head_id=row.head_id,
         created_at=row.created_at,
@@ -90,15 +92,18 @@ class ThreadService:
         check_no_nul(data)
         model = data.model or self._models.default_model
         check_model(self._models, model)
-        tools = data.tools or []
+        tools: list[str | ClientFunction] = (
+            list(self._tools.default_names()) if data.tools is None else data.tools
+        )
         check_tools(self._tools, tools)
         row = m.Thread(
             id=uuid.uuid4(),
             title=data.title,
             system_prompt=data.system_prompt,
+            default_system_prompt=data.default_system_prompt,
             model=model,
             params=msgspec.to_builtins(data.params or ChatParams()),
-            tools=tools,
+            tools=msgspec.to_builtins(tools),
             metadata_=data.metadata or {},
         )
         self._session.add(row)
@@ -140,6 +145,7 @@ class ThreadService:
             check_model(self._models, changes["model"])
         if "tools" in changes:
             check_tools(self._tools, changes["tools"])
+            changes["tools"] = msgspec.to_builtins(changes["tools"])
         if "params" in changes:
             changes["params"] = msgspec.to_builtins(changes["params"])
         if "metadata" in changes:
@@ -170,6 +176,7 @@ class ThreadService:
             id=uuid.uuid4(),
             title=f"{source.title} (fork)" if source.title else None,
             system_prompt=source.system_prompt,
+            default_system_prompt=source.default_system_prompt,
             model=source.model,
             params=source.params,
             tools=source.tools,

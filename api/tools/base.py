@@ -104,19 +104,36 @@ async def validate_and_run(tool: Tool[Any], arguments_json: str, ctx: ToolContex
     """Decode ``arguments_json`` into the tool's Struct and, when valid, run its handler.
 
     Never raises for anything the model or the handler did (cancellation of the caller
-    still propagates): malformed JSON, wrong types, missing, unknown or out-of-range
-    fields give an ``invalid arguments`` error naming the field, and the handler is not
-    run; a handler raising or exceeding ``tool.timeout_s`` gives an error too.
+    still propagates): see ``decode_arguments`` and ``run_decoded``.
+    """
+    arguments, rejected = decode_arguments(tool, arguments_json)
+    if rejected is not None:
+        return rejected
+    return await run_decoded(tool, arguments, ctx)
+
+
+def decode_arguments(
+    tool: Tool[A], arguments_json: str
+) -> tuple[A, None] | tuple[None, ToolOutcome]:
+    """The arguments as the tool's Struct, or an outcome whose error names the field.
+
+    Malformed JSON, wrong types, missing, unknown or out-of-range fields are rejected.
+    Kept apart from running, so a caller can announce a validated call before it runs.
     """
     try:
-        arguments = msgspec.json.decode(arguments_json, type=tool.arguments)
+        return msgspec.json.decode(arguments_json, type=tool.arguments), None
     except msgspec.ValidationError as exc:
-        return ToolOutcome(arguments=None, error=f"invalid arguments for {tool.name}: {exc}")
+        return None, ToolOutcome(arguments=None, error=f"invalid arguments for {tool.name}: {exc}")
     except msgspec.DecodeError as exc:
-        return ToolOutcome(
+        return None, ToolOutcome(
             arguments=None,
             error=f"invalid arguments for {tool.name}: arguments are not valid JSON ({exc})",
         )
+
+
+async def run_decoded(tool: Tool[A], arguments: A, ctx: ToolContext) -> ToolOutcome:
+    """Run the handler on decoded arguments; a handler raising or exceeding
+    ``tool.timeout_s`` gives an outcome with an error, never an exception."""
     decoded: dict[str, Any] = msgspec.to_builtins(arguments)
     try:
         # move_on_after rather than fail_after: a TimeoutError raised by the handler
