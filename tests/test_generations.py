@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import httpx
 from httpx_sse import aconnect_sse
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.generation.supervisor import Supervisor
+from api.settings import load_settings
+from db.engine import create_session_factory
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import stream_events
 from tests.test_pipeline import wait_until_settled
@@ -100,3 +106,39 @@ async def test_second_send_while_generating_is_a_409(client: httpx.AsyncClient) 
     branch = (await client.get(url)).json()["data"]
     assert "me too" not in [m["content"] for m in branch]
     assert reply_text(100) != branch[-1]["content"]
+
+
+async def test_finished_generations_are_pruned_after_the_retention(
+    client: httpx.AsyncClient, db_engine: AsyncEngine
+) -> None:
+    thread = await create_thread(client, model="fake-small")
+    url = f"/api/threads/{thread['id']}/messages"
+    result = await stream_events(client, "POST", url, json={"content": "old [[chunks:3]]"})
+    generation_id = result.events[0].id.rsplit(":", 1)[0]
+    async with db_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE generation SET finished_at = now() - interval '2 hours' WHERE id = :g"),
+            {"g": generation_id},
+        )
+    session_factory = create_session_factory(db_engine)
+    supervisor = Supervisor(session_factory, "pruner", load_settings({}).generation, _ignore)
+    await supervisor.prune()
+    async with db_engine.connect() as conn:
+        left = (
+            await conn.execute(
+                text("SELECT count(*) FROM generation_event WHERE generation_id = :g"),
+                {"g": generation_id},
+            )
+        ).scalar_one()
+    assert left == 0
+    # The messages stay; resuming the pruned generation finds nothing to follow.
+    branch = (await client.get(url)).json()["data"]
+    assert branch[-1]["content"] == result.deltas()
+    resumed = await client.get(
+        f"/api/threads/{thread['id']}/stream", headers={"Last-Event-ID": result.events[2].id}
+    )
+    assert resumed.status_code == 204
+
+
+def _ignore(generation_id: UUID, reason: str) -> None:
+    raise AssertionError("nothing to cancel here")
