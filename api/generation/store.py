@@ -14,7 +14,7 @@ from typing import cast
 from uuid import UUID
 
 import anyio
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.generation.events import Event, EventName
@@ -28,6 +28,23 @@ CANCEL_CHANNEL = "playground_cancel"
 
 _NOTIFY = text(
     "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
+)
+# Postgres runs a data-modifying WITH to completion even though the outer query does
+# not read it: the rows and their notifications go in one round trip.
+_APPEND_AND_NOTIFY = text(
+    """
+    WITH appended AS (
+        INSERT INTO generation_event (generation_id, seq, event, data)
+        SELECT * FROM unnest(
+            CAST(:generation_ids AS uuid[]),
+            CAST(:seqs AS integer[]),
+            CAST(:names AS text[]),
+            CAST(:datas AS text[])
+        )
+        RETURNING 1
+    )
+    SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload
+    """
 )
 
 
@@ -89,17 +106,22 @@ class EventStore:
 async def write_events(
     session: AsyncSession, batches: list[tuple[GenerationStream, list[Event]]]
 ) -> None:
-    """Append events and notify followers, in the caller's transaction."""
-    rows = [
-        {"generation_id": stream.id, "seq": e.seq, "event": e.name, "data": e.data}
-        for stream, events in batches
-        for e in events
-    ]
-    if not rows:
+    """Append events and notify followers, in the caller's transaction: one statement."""
+    events = [(stream.id, e) for stream, events in batches for e in events]
+    if not events:
         return
-    await session.execute(insert(m.GenerationEvent), rows)
     payloads = [f"{stream.id}:{events[-1].seq}" for stream, events in batches if events]
-    await session.execute(_NOTIFY, {"channel": EVENTS_CHANNEL, "payloads": payloads})
+    await session.execute(
+        _APPEND_AND_NOTIFY,
+        {
+            "generation_ids": [generation_id for generation_id, _ in events],
+            "seqs": [e.seq for _, e in events],
+            "names": [e.name for _, e in events],
+            "datas": [e.data for _, e in events],
+            "channel": EVENTS_CHANNEL,
+            "payloads": payloads,
+        },
+    )
 
 
 async def read_events(session: AsyncSession, generation_id: UUID, after_seq: int) -> list[Event]:
