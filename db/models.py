@@ -61,6 +61,9 @@ class Base(DeclarativeBase):
 class Thread(Base):
     """A chat thread: settings shared by every generation in it, and its active branch."""
 
+    # Server-side defaults (timestamps, statuses) come back with the INSERT/UPDATE
+    # (RETURNING) instead of a second query.
+    __mapper_args__ = {"eager_defaults": True}
     __tablename__ = "thread"
     __table_args__ = (
         Index("ix_thread_last_activity_at_id", text("last_activity_at DESC"), text("id DESC")),
@@ -90,6 +93,9 @@ class Thread(Base):
 class Message(Base):
     """One turn in a thread's message tree, with what the model was asked and what happened."""
 
+    # Server-side defaults (timestamps, statuses) come back with the INSERT/UPDATE
+    # (RETURNING) instead of a second query.
+    __mapper_args__ = {"eager_defaults": True}
     __tablename__ = "message"
     __table_args__ = (
         CheckConstraint(_in_list("role", MESSAGE_ROLES), name="role"),
@@ -157,6 +163,9 @@ class Generation(Base):
     lease. Finished rows (and their events) are pruned after the event retention.
     """
 
+    # Server-side defaults (timestamps, statuses) come back with the INSERT/UPDATE
+    # (RETURNING) instead of a second query.
+    __mapper_args__ = {"eager_defaults": True}
     __tablename__ = "generation"
     __table_args__ = (
         CheckConstraint(_in_list("status", GENERATION_STATUSES), name="status"),

@@ -166,7 +166,7 @@ class MessageService:
             status="completed",
         )
         path = [*tree.path_to(parent.id if parent else None), user]
-        return await self._start(thread, [user], path, model, params, request)
+        return await self._start(thread, [user], path, model, params, request, tree)
 
     async def start_regenerate(
         self,
@@ -198,7 +198,7 @@ class MessageService:
                 extra={"field": "message_id"},
             )
         model, params = self._resolve_model(thread, body.model, body.params)
-        return await self._start(thread, [], tree.path_to(parent_id), model, params, request)
+        return await self._start(thread, [], tree.path_to(parent_id), model, params, request, tree)
 
     async def start_tool_outputs(
         self, thread_id: UUID, message_id: UUID, body: ToolOutputs
@@ -251,7 +251,7 @@ class MessageService:
         model, params = waiting.model or thread.model, dict(waiting.params or {})
         check_model(self._models, model)
         path = [*tree.path_to(chain[-1].id), *rows]
-        return await self._start(thread, rows, path, model, params, None)
+        return await self._start(thread, rows, path, model, params, None, tree)
 
     @staticmethod
     def _check_outputs(outputs: list[ToolOutput], pending: list[str]) -> list[ToolOutput]:
@@ -388,6 +388,7 @@ class MessageService:
         model: str,
         params: dict[str, Any],
         request: IdempotentRequest | None,
+        tree: MessageTree,
     ) -> StartedGeneration:
         """Store ``new_rows``, the reply placeholder and the generation in one
         transaction, then start it."""
@@ -432,9 +433,9 @@ class MessageService:
             if earlier is not None:
                 return earlier
             raise await self._busy(thread_id) from exc
-        tree = await load_tree(self._session, thread.id)
-        stored = [tree.by_id[row.id] for row in [*new_rows, assistant]]
-        announce = [to_message(row, tree.sibling_ids(row)) for row in stored]
+        # The new rows came back with their defaults (eager_defaults): no reload needed.
+        grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
+        announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
         plan = GenerationPlan(
             generation_id=generation.id,
             thread_id=thread.id,
