@@ -27,6 +27,7 @@ from api.meta.controller import MetaController
 from api.settings import Settings, load_settings
 from api.threads.controller import ThreadController
 from api.tools.registry import default_registry
+from api.web.controller import web_router
 from db.engine import create_engine, create_session_factory
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,13 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[ThreadController, MessageController, GenerationController, MetaController],
+        route_handlers=[
+            ThreadController,
+            MessageController,
+            GenerationController,
+            MetaController,
+            web_router,
+        ],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],

@@ -1,0 +1,1 @@
+"""The playground web page: static files served at ``/`` under a strict CSP."""

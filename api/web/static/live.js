@@ -1,0 +1,106 @@
+// Applies a reply's SSE events to the active branch shown on the page, and remembers
+// how far it got (per thread, in sessionStorage) so a reload can resume the stream
+// after the last event instead of replaying or losing text.
+
+const KEY = (threadId) => `playground:stream:${threadId}`;
+
+/** What was saved for the thread: {eventId, contents: {messageId: text}} or null. */
+export function loadProgress(threadId) {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY(threadId)));
+  } catch {
+    return null;
+  }
+}
+
+export function clearProgress(threadId) {
+  sessionStorage.removeItem(KEY(threadId));
+}
+
+/**
+ * The text of streamed messages at `progress.eventId` overrides the stored rows: the
+ * database is written in batches, so its copy may be ahead of or behind that event,
+ * and the events that follow it are applied on top of exactly this text.
+ */
+export function restoreProgress(messages, progress) {
+  for (const message of messages) {
+    const text = progress.contents[message.id];
+    if (text !== undefined) message.content = text;
+  }
+}
+
+/** A live reply: events in, an updated message list (the active branch) out. */
+export class LiveReply {
+  constructor(threadId, messages, progress) {
+    this.threadId = threadId;
+    this.messages = messages;
+    this.contents = progress ? { ...progress.contents } : {};
+    this.sawDone = false;
+  }
+
+  apply({ event, id, data }) {
+    const handler = HANDLERS[event];
+    if (handler) handler(this, data);
+    if (event === "done") {
+      this.sawDone = true;
+      clearProgress(this.threadId);
+    } else if (id) {
+      sessionStorage.setItem(KEY(this.threadId), JSON.stringify({ eventId: id, contents: this.contents }));
+    }
+  }
+
+  find(id) {
+    return this.messages.find((message) => message.id === id);
+  }
+
+  /** A new message replaces whatever the branch showed below its parent. */
+  place(message) {
+    const existing = this.messages.findIndex((m) => m.id === message.id);
+    if (existing !== -1) {
+      this.messages[existing] = message;
+      return;
+    }
+    const parent = this.messages.findIndex((m) => m.id === message.parent_id);
+    if (message.parent_id === null || parent !== -1) this.messages.length = parent + 1;
+    this.messages.push(message);
+  }
+}
+
+const HANDLERS = {
+  "message.created"(live, { message }) {
+    live.contents[message.id] = message.content;
+    live.place({ ...message });
+  },
+  "message.delta"(live, { message_id, content }) {
+    const message = live.find(message_id);
+    if (!message) return;
+    message.content += content;
+    live.contents[message_id] = message.content;
+  },
+  tool_call(live, { message_id, call }) {
+    const message = live.find(message_id);
+    if (!message) return;
+    message.tool_calls = [
+      ...(message.tool_calls || []).filter((c) => c.id !== call.id),
+      { id: call.id, type: "function", function: { name: call.name, arguments: JSON.stringify(call.arguments) } },
+    ];
+  },
+  tool_result(live, { message_id, call_id, output, error }) {
+    // The stored tool message is not announced with message.created: build its view.
+    const content = error !== undefined ? `error: ${error}` : JSON.stringify(output);
+    live.place({
+      id: message_id,
+      role: "tool",
+      parent_id: live.messages.at(-1)?.id ?? null,
+      tool_call_id: call_id,
+      content,
+      error: error ?? null,
+      status: "completed",
+      sibling_ids: [message_id],
+    });
+  },
+  "message.completed"(live, { message }) {
+    live.contents[message.id] = message.content;
+    live.place({ ...message });
+  },
+};

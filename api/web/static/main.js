@@ -1,0 +1,331 @@
+// The page's state and wiring: which thread is open (kept in the URL hash, so a reload
+// reopens it), its active branch, and the one reply that may be streaming.
+import { ApiError, request, stream } from "./api.js";
+import { Conversation } from "./conversation.js";
+import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
+import { SettingsForm } from "./settings.js";
+import { ThreadList, titleOf } from "./threads.js";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  thread: null,
+  messages: [],
+  live: null, // {reply: LiveReply, abort: AbortController} while a reply streams
+  nextCursor: null,
+  threads: [],
+};
+
+// ---- errors: every failed call ends here, visible until dismissed or replaced ----
+
+function showError(error) {
+  $("error-text").textContent = String(error.message || error);
+  $("error-banner").hidden = false;
+}
+
+function clearError() {
+  $("error-banner").hidden = true;
+}
+
+/** Run an action triggered by the person; report its failure instead of losing it. */
+function guarded(action) {
+  return async (...args) => {
+    try {
+      clearError();
+      await action(...args);
+    } catch (error) {
+      showError(error);
+    }
+  };
+}
+
+// ---- rendering ----
+
+let frameRequested = false;
+
+/** Re-render at most once per animation frame: deltas arrive faster than that. */
+function rerender() {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => {
+    frameRequested = false;
+    const messages = state.live ? state.live.reply.messages : state.messages;
+    const scroller = $("conversation");
+    // Follow a growing reply only while the reader is at the bottom, not after they scrolled up.
+    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+    conversation.render(messages, Boolean(state.live));
+    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
+    $("empty-state").hidden = messages.length > 0;
+    $("send").hidden = Boolean(state.live);
+    $("stop").hidden = !state.live;
+  });
+}
+
+function showThreadHeader() {
+  $("thread-title").textContent = state.thread ? titleOf(state.thread) : "Playground";
+  document.title = state.thread ? `${titleOf(state.thread)} · Playground` : "Playground";
+}
+
+// ---- threads ----
+
+async function loadThreads() {
+  const page = await request("GET", "/api/threads?limit=100");
+  state.threads = page.data;
+  state.nextCursor = page.next_cursor;
+  showThreadList();
+}
+
+async function loadMoreThreads() {
+  const page = await request("GET", `/api/threads?limit=100&cursor=${encodeURIComponent(state.nextCursor)}`);
+  state.threads.push(...page.data);
+  state.nextCursor = page.next_cursor;
+  showThreadList();
+}
+
+function showThreadList() {
+  threadList.show(state.threads, state.thread?.id ?? null);
+  $("more-threads").hidden = !state.nextCursor;
+}
+
+async function openThread(threadId) {
+  stopFollowing();
+  const [thread, messages] = await Promise.all([
+    request("GET", `/api/threads/${threadId}`),
+    request("GET", `/api/threads/${threadId}/messages`),
+  ]);
+  state.thread = thread;
+  state.messages = messages.data;
+  conversation.editing = null;
+  if (location.hash !== `#${threadId}`) history.replaceState(null, "", `#${threadId}`);
+  showThreadHeader();
+  settings.show(thread);
+  showThreadList();
+  closePanels();
+  rerender();
+  await resume();
+}
+
+async function refreshThread() {
+  if (!state.thread) return;
+  state.thread = await request("GET", `/api/threads/${state.thread.id}`);
+  showThreadHeader();
+  await loadThreads();
+}
+
+async function reloadMessages() {
+  const page = await request("GET", `/api/threads/${state.thread.id}/messages`);
+  state.messages = page.data;
+  rerender();
+}
+
+async function createThread() {
+  const thread = await request("POST", "/api/threads", {});
+  await loadThreads();
+  await openThread(thread.id);
+  $("composer-input").focus();
+}
+
+async function renameThread(threadId, title) {
+  const thread = await request("PATCH", `/api/threads/${threadId}`, { title });
+  if (state.thread?.id === threadId) {
+    state.thread = thread;
+    showThreadHeader();
+  }
+  await loadThreads();
+}
+
+async function deleteThread(threadId) {
+  await request("DELETE", `/api/threads/${threadId}`);
+  clearProgress(threadId);
+  if (state.thread?.id === threadId) {
+    stopFollowing();
+    state.thread = null;
+    state.messages = [];
+    history.replaceState(null, "", location.pathname);
+    showThreadHeader();
+    rerender();
+  }
+  await loadThreads();
+}
+
+async function saveSettings(threadId, changes) {
+  settings.setStatus("Saving…");
+  try {
+    state.thread = await request("PATCH", `/api/threads/${threadId}`, changes);
+  } catch (error) {
+    settings.setStatus("Not saved");
+    throw error;
+  }
+  settings.show(state.thread);
+  settings.setStatus("Saved");
+}
+
+// ---- replies: send, regenerate, branch, follow, stop ----
+
+/** Stream a reply from `method path`, showing it as it grows; then reload the branch. */
+async function runReply(method, path, body, progress = null) {
+  const threadId = state.thread.id;
+  const reply = new LiveReply(threadId, structuredClone(state.messages), progress);
+  const abort = new AbortController();
+  state.live = { reply, abort };
+  rerender();
+  let started = false;
+  try {
+    started = await stream(method, path, body, (event) => onEvent(reply, event), abort.signal);
+  } catch (error) {
+    if (error.name !== "AbortError") throw error;
+  } finally {
+    if (state.live?.reply === reply) state.live = null;
+    if (!started) clearProgress(threadId);
+    if (state.thread?.id === threadId && !abort.signal.aborted) {
+      await reloadMessages();
+      await refreshThread();
+    }
+    rerender();
+  }
+}
+
+function onEvent(reply, event) {
+  reply.apply(event);
+  if (event.event === "error") showError(new ApiError("stream", event.data.detail));
+  if (event.event === "tool_result" && callName(reply.messages, event.data.call_id) === "set_thread_title") {
+    refreshThread().catch(showError);
+  }
+  rerender();
+}
+
+function callName(messages, callId) {
+  for (const message of messages) {
+    const call = (message.tool_calls || []).find((c) => c.id === callId);
+    if (call) return call.function.name;
+  }
+  return null;
+}
+
+/** After opening a thread: follow a reply still being generated, from where we were. */
+async function resume() {
+  const progress = loadProgress(state.thread.id);
+  const running = state.messages.at(-1)?.status === "in_progress";
+  if (!running && !progress) return;
+  let query = "";
+  if (progress) {
+    restoreProgress(state.messages, progress);
+    query = `?last_event_id=${encodeURIComponent(progress.eventId)}`;
+  }
+  await runReply("GET", `/api/threads/${state.thread.id}/stream${query}`, undefined, progress);
+}
+
+function stopFollowing() {
+  // Only this page stops listening; the reply goes on and is stored by the server.
+  state.live?.abort.abort();
+  state.live = null;
+}
+
+async function send(content) {
+  await runReply("POST", `/api/threads/${state.thread.id}/messages`, { content });
+}
+
+async function stopReply() {
+  await request("POST", `/api/threads/${state.thread.id}/cancel`);
+}
+
+const messageActions = {
+  rerender,
+  async edit(message, content) {
+    await request("PATCH", `/api/threads/${state.thread.id}/messages/${message.id}`, { content });
+    await reloadMessages();
+  },
+  async branch(message, content) {
+    const base = `/api/threads/${state.thread.id}/messages`;
+    if (message.role === "user") {
+      await runReply("POST", base, { content, parent_id: message.parent_id });
+    } else {
+      await request("POST", base, { content, role: message.role, parent_id: message.parent_id, generate: false });
+      await reloadMessages();
+    }
+  },
+  async regenerate(message) {
+    await runReply("POST", `/api/threads/${state.thread.id}/messages/${message.id}/regenerate`, {});
+  },
+  async fork(message) {
+    const thread = await request("POST", `/api/threads/${state.thread.id}/fork`, { message_id: message.id });
+    await loadThreads();
+    await openThread(thread.id);
+  },
+  async switchTo(message, siblingId) {
+    state.thread = await request("PUT", `/api/threads/${state.thread.id}/head`, { message_id: siblingId });
+    await reloadMessages();
+  },
+};
+for (const name of ["edit", "branch", "regenerate", "fork", "switchTo"]) {
+  messageActions[name] = guarded(messageActions[name]);
+}
+
+// ---- narrow screens: the sidebar and the settings slide over the conversation ----
+
+function togglePanel(id, open) {
+  $(id).classList.toggle("open", open);
+  if (id === "settings") $("toggle-settings").setAttribute("aria-expanded", String(open));
+}
+
+function closePanels() {
+  togglePanel("sidebar", false);
+}
+
+// ---- start ----
+
+const conversation = new Conversation($("messages"), messageActions);
+const threadList = new ThreadList($("thread-list"), $("thread-search"), {
+  select: guarded(openThread),
+  rename: guarded(renameThread),
+  remove: guarded(deleteThread),
+});
+const settings = new SettingsForm($("settings-form"), guarded(saveSettings));
+
+$("new-thread").addEventListener("click", guarded(createThread));
+$("more-threads").addEventListener("click", guarded(loadMoreThreads));
+$("error-close").addEventListener("click", clearError);
+$("stop").addEventListener("click", guarded(stopReply));
+$("open-sidebar").addEventListener("click", () => togglePanel("sidebar", true));
+$("close-sidebar").addEventListener("click", () => togglePanel("sidebar", false));
+$("toggle-settings").addEventListener("click", () =>
+  togglePanel("settings", !$("settings").classList.contains("open")),
+);
+
+$("composer").addEventListener(
+  "submit",
+  guarded(async (event) => {
+    event.preventDefault();
+    const input = $("composer-input");
+    const content = input.value;
+    if (!content.trim() || state.live) return;
+    if (!state.thread) await createThread();
+    input.value = "";
+    try {
+      await send(content);
+    } catch (error) {
+      // A refused send (409 while a reply runs, 413, …) keeps the text for another try.
+      if (!input.value) input.value = content;
+      throw error;
+    }
+  }),
+);
+$("composer-input").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+});
+window.addEventListener("hashchange", () => {
+  const id = location.hash.slice(1);
+  if (id && id !== state.thread?.id) guarded(openThread)(id);
+});
+
+guarded(async () => {
+  const [models, tools] = await Promise.all([request("GET", "/api/models"), request("GET", "/api/tools")]);
+  settings.setCatalog(models, tools);
+  await loadThreads();
+  const id = location.hash.slice(1);
+  if (id) await openThread(id);
+  rerender();
+})();

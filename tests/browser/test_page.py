@@ -1,0 +1,355 @@
+"""The playground page in a real browser (Debian's Chromium driven by Playwright).
+
+A real ``playground serve`` process with the offline model, paced at 40 ms per chunk
+so a reply takes about two seconds: long enough to watch it grow, stop it, or reload
+the page in the middle of it. Each scenario saves a screenshot under
+``test-output/browser/``. Without a working ``/usr/bin/chromium`` the tests are
+skipped with a loud reason (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Dialog, Locator, Page, async_playwright, expect
+
+from tests.fixtures.processes import ServerProcess, start_server
+from tests.fixtures.upstream import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FOUND = CHROMIUM.exists()
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
+README_SCREENSHOT = REPO_ROOT / "api" / "web" / "screenshot.png"
+XSS = "<img src=x onerror=alert(1)>"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def server(migrated_database_url: str, fake_upstream_url: str) -> Iterator[ServerProcess]:
+    """``playground serve`` with the offline model streaming one chunk per 40 ms."""
+    process = start_server(
+        migrated_database_url,
+        fake_upstream_url,
+        {"PLAYGROUND_OFFLINE_CHUNK_DELAY_MS": "40", "PLAYGROUND_FLUSH_INTERVAL_MS": "100"},
+    )
+    yield process
+    process.stop(signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, or a loud skip when it is missing or does not start."""
+    if not CHROMIUM_FOUND:
+        pytest.skip(
+            f"BROWSER TESTS SKIPPED: {CHROMIUM} not found; install it with "
+            "`apt-get install -y chromium` (.ci/run does)"
+        )
+    async with async_playwright() as playwright:
+        try:
+            launched = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            )
+        except Exception as error:  # any launch failure means: no browser here
+            pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} failed to launch: {error}")
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(
+    browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
+) -> AsyncIterator[Page]:
+    """A fresh page at 1280x800 on the playground; fails the test on any alert or JS error."""
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 800}, base_url=server.base_url
+    )
+    tab = await context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+
+    async def on_dialog(dialog: Dialog) -> None:
+        problems.append(f"unexpected {dialog.type} dialog: {dialog.message}")
+        await dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(f"console error: {message.text}")
+            if message.type == "error"
+            and "the server responded with a status of" not in message.text
+            else None
+        ),
+    )
+    await tab.goto("/")
+    await expect(tab.locator("#model option")).not_to_have_count(0)
+    yield tab
+    await context.close()
+    assert not problems, problems
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """Save a full-window screenshot for a person to look at; print where it went."""
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT_DIR / f"{name}.png"
+    await page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+async def new_thread(page: Page) -> str:
+    """Create a thread with the sidebar button; return its id (from the URL hash)."""
+    old = page.url
+    await page.click("#new-thread")
+    await page.wait_for_function(
+        "old => location.href !== old && location.hash.length > 1", arg=old
+    )
+    return str(await page.evaluate("location.hash.slice(1)"))
+
+
+async def send(page: Page, text: str) -> None:
+    """Type a message and press Enter."""
+    await page.fill("#composer-input", text)
+    await page.press("#composer-input", "Enter")
+    await expect(page.locator("#stop")).to_be_visible()
+
+
+def last_reply(page: Page) -> Locator:
+    """The card of the newest assistant message."""
+    return page.locator("li.message.assistant").last
+
+
+async def wait_idle(page: Page) -> None:
+    """Wait until no reply streams (the Send button is back) and the branch is reloaded."""
+    await expect(page.locator("#send")).to_be_visible()
+    await expect(page.locator("li.message[data-status='in_progress']")).to_have_count(0)
+
+
+async def text_length(reply: Locator) -> int:
+    return len(await reply.locator(".content").inner_text())
+
+
+async def api(server: ServerProcess, method: str, path: str, **kwargs: Any) -> Any:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+        response = await http.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+
+async def test_page_has_a_strict_csp_and_leaves_the_api_alone(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+        for path in ("/", "/static/main.js", "/static/vendor/purify.es.mjs"):
+            response = await http.get(path)
+            assert response.status_code == 200, path
+            csp = response.headers["content-security-policy"]
+            assert "script-src 'self'" in csp
+            assert "unsafe-inline" not in csp
+        assert (await http.get("/")).headers["content-type"].startswith("text/html")
+        assert (await http.get("/schema/openapi.json")).status_code == 200
+        assert (await http.get("/healthz")).json()["status"] == "ok"
+        assert (await http.get("/api/models")).status_code == 200
+
+
+async def test_create_thread_and_watch_the_reply_grow(page: Page, server: ServerProcess) -> None:
+    thread_id = await new_thread(page)
+    await send(page, "Write about autumn")
+    reply = last_reply(page)
+    await expect(reply).to_have_attribute("data-status", "in_progress")
+    await page.wait_for_function(
+        "() => document.querySelector('li.assistant[data-status=in_progress] .content')"
+        "?.innerText.length > 20"
+    )
+    first = await text_length(reply)
+    await page.wait_for_function(
+        "n => document.querySelector('li.assistant .content').innerText.length > n + 20",
+        arg=first,
+    )
+    await screenshot(page, "reply-streaming")
+    await wait_idle(page)
+    stored = await api(server, "GET", f"/api/threads/{thread_id}/messages")
+    final = stored["data"][-1]
+    assert final["status"] == "completed"
+    assert (await reply.locator(".content").inner_text()).strip() == final["content"].strip()
+    await expect(reply.locator(".meta .ttft")).to_contain_text("first token")
+    await expect(reply.locator(".meta .usage")).to_contain_text("tokens")
+    await expect(page.locator(f"li.thread-item[data-thread-id='{thread_id}']")).to_be_visible()
+
+
+async def test_system_prompt_is_saved(page: Page, server: ServerProcess) -> None:
+    thread_id = await new_thread(page)
+    await page.fill("#system-prompt", "Answer like a pirate.")
+    await page.fill("#temperature", "0.4")
+    await page.click("#save-settings")
+    await expect(page.locator("#settings-status")).to_have_text("Saved")
+    thread = await api(server, "GET", f"/api/threads/{thread_id}")
+    assert thread["system_prompt"] == "Answer like a pirate."
+    assert thread["params"]["temperature"] == 0.4
+    await screenshot(page, "settings-saved")
+
+
+async def test_invalid_temperature_shows_the_api_error(page: Page) -> None:
+    await new_thread(page)
+    await page.fill("#temperature", "5")
+    await page.click("#save-settings")
+    banner = page.locator("#error-banner")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("400")
+    await expect(banner).to_contain_text("temperature")
+    await expect(page.locator("#settings-status")).to_have_text("Not saved")
+    await screenshot(page, "api-error")
+
+
+async def test_edit_in_place_branch_and_switch_siblings(page: Page, server: ServerProcess) -> None:
+    thread_id = await new_thread(page)
+    await send(page, "First question")
+    await wait_idle(page)
+    await send(page, "Second question")
+    await wait_idle(page)
+
+    first = page.locator("li.message.user").first
+    await first.get_by_role("button", name="Edit").click()
+    await first.locator("textarea").fill("First question, edited")
+    await first.get_by_role("button", name="Save", exact=True).click()
+    await expect(first.locator(".content")).to_have_text("First question, edited")
+
+    second = page.locator("li.message.user").nth(1)
+    await second.get_by_role("button", name="Edit").click()
+    await second.locator("textarea").fill("Second question, another way")
+    await second.get_by_role("button", name="Save as new branch").click()
+    await expect(last_reply(page)).to_have_attribute("data-status", "in_progress")
+    await wait_idle(page)
+    second = page.locator("li.message.user").nth(1)
+    await expect(second.locator(".content")).to_have_text("Second question, another way")
+    await expect(second.locator(".sibling-count")).to_have_text("2/2")
+    await expect(last_reply(page).locator(".content")).to_contain_text("another way")
+    await screenshot(page, "branch-2-of-2")
+
+    await second.locator(".sibling-prev").click()
+    await expect(second.locator(".sibling-count")).to_have_text("1/2")
+    await expect(second.locator(".content")).to_have_text("Second question")
+    await expect(last_reply(page).locator(".content")).not_to_contain_text("another way")
+    stored = await api(server, "GET", f"/api/threads/{thread_id}/messages")
+    assert [m["content"] for m in stored["data"] if m["role"] == "user"] == [
+        "First question, edited",
+        "Second question",
+    ]
+    await screenshot(page, "branch-1-of-2")
+
+
+async def test_stop_keeps_the_partial_reply(page: Page, server: ServerProcess) -> None:
+    thread_id = await new_thread(page)
+    await send(page, "Tell me a long story")
+    await page.wait_for_function(
+        "() => document.querySelector('li.assistant .content')?.innerText.length > 15"
+    )
+    await page.click("#stop")
+    reply = last_reply(page)
+    await expect(reply).to_have_attribute("data-status", "cancelled")
+    await expect(reply.locator(".status")).to_have_text("cancelled")
+    await wait_idle(page)
+    stored = (await api(server, "GET", f"/api/threads/{thread_id}/messages"))["data"][-1]
+    assert stored["status"] == "cancelled"
+    shown = (await reply.locator(".content").inner_text()).strip()
+    assert shown == stored["content"].strip()
+    assert 0 < len(shown) < 200  # the full reply is over 300 characters
+    await screenshot(page, "stopped")
+
+
+async def test_reload_mid_stream_resumes_after_the_last_event(
+    page: Page, server: ServerProcess
+) -> None:
+    thread_id = await new_thread(page)
+    await send(page, "Keep talking while I reload")
+    await page.wait_for_function(
+        "() => document.querySelector('li.assistant .content')?.innerText.length > 15"
+    )
+    followed: list[str] = []
+    page.on("request", lambda r: followed.append(r.url) if "/stream" in r.url else None)
+    await page.reload()
+    reply = last_reply(page)
+    await expect(reply).to_have_attribute("data-status", "in_progress")
+    await screenshot(page, "resumed-mid-stream")
+    await expect(reply).to_have_attribute("data-status", "completed")
+    await wait_idle(page)
+    assert any("last_event_id=" in url for url in followed), followed
+    stored = (await api(server, "GET", f"/api/threads/{thread_id}/messages"))["data"][-1]
+    assert stored["status"] == "completed"
+    assert (await reply.locator(".content").inner_text()).strip() == stored["content"].strip()
+
+
+async def test_tool_calls_with_validation_error_retry_and_title(page: Page) -> None:
+    thread_id = await new_thread(page)
+    await send(page, "What time is it in Europe/Paris? [[bad-args]]")
+    await wait_idle(page)
+    calls = page.locator(".tool-call")
+    await expect(calls).to_have_count(2)
+    await expect(calls.first.locator(".tool-args")).to_have_text('{"timezone":42}')
+    await expect(calls.first.locator(".tool-error")).to_contain_text(
+        "invalid arguments for current_time"
+    )
+    await expect(calls.nth(1).locator(".tool-args")).to_contain_text("Europe/Paris")
+    await expect(calls.nth(1).locator(".tool-result")).to_contain_text('"weekday"')
+    await expect(last_reply(page).locator(".content")).to_contain_text("in Europe/Paris")
+
+    await send(page, "Now write a **short** note about *Paris*")
+    await page.wait_for_function(
+        "() => document.querySelector('li.assistant[data-status=in_progress] .content')"
+        "?.innerText.length > 60"
+    )
+    # Frame the rejected call, the retry, its result and the reply streaming below.
+    await page.locator("li.assistant").first.evaluate("e => e.scrollIntoView()")
+    path = await screenshot(page, "tool-calls")
+    if os.environ.get("PLAYGROUND_UPDATE_README_SCREENSHOT"):
+        shutil.copyfile(path, README_SCREENSHOT)
+    await wait_idle(page)
+
+    # The model names the thread with a tool: the header and the sidebar follow.
+    await send(page, "Name this thread: Paris time")
+    await expect(page.locator("#thread-title")).to_have_text("Paris time")
+    await expect(page.locator(f"li[data-thread-id='{thread_id}'] .thread-open")).to_have_text(
+        "Paris time"
+    )
+    await wait_idle(page)
+
+
+async def test_html_in_messages_is_shown_as_text(page: Page) -> None:
+    await new_thread(page)
+    await send(page, f"Is this **bold**? {XSS}")
+    await wait_idle(page)
+    messages = page.locator("#messages")
+    await expect(messages.locator("img")).to_have_count(0)
+    await expect(page.locator("li.user .content")).to_contain_text(XSS)
+    await expect(last_reply(page).locator(".content")).to_contain_text(XSS)
+    await expect(page.locator("li.user .content strong")).to_have_text("bold")
+    await screenshot(page, "html-as-text")
+
+
+async def test_narrow_screen_hides_the_sidebar_behind_a_button(page: Page) -> None:
+    await page.set_viewport_size({"width": 390, "height": 844})
+    sidebar = page.locator("#sidebar")
+    await expect(sidebar).not_to_be_in_viewport()
+    await page.click("#open-sidebar")
+    await expect(sidebar).to_be_in_viewport()
+    await screenshot(page, "mobile-sidebar")
+    await page.click("#new-thread")
+    await expect(sidebar).not_to_be_in_viewport()
+    await send(page, "Hello from a phone")
+    await wait_idle(page)
+    await screenshot(page, "mobile-conversation")
