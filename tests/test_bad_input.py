@@ -243,13 +243,6 @@ NOT_BOOL_STR = "Expected `bool`, got `str`"
         ("POST", MESSAGES, {"content": "hi", "generate": "yes"}, "generate", NOT_BOOL_STR),
         ("POST", MESSAGES, {"content": "hi", "stream": "yes"}, "stream", NOT_BOOL_STR),
         ("POST", MESSAGES, {"content": "hi", "stream": 2}, "stream", "Expected `bool`, got `int`"),
-        (
-            "POST",
-            MESSAGES,
-            {"content": "hi", "generate": False, "parent_id": "zzz"},
-            "parent_id",
-            "Invalid UUID",
-        ),
         ("PATCH", USER_MESSAGE, {"content": 123}, "content", "Expected `str`, got `int`"),
         ("PATCH", USER_MESSAGE, {}, "data", "Object missing required field `content`"),
         ("POST", REGENERATE_USER, {"stream": "no"}, "stream", NOT_BOOL_STR),
@@ -417,6 +410,13 @@ async def test_parent_id_outside_the_thread_is_400_naming_it(
     error = await reject("POST", MESSAGES, body, status=400)
     expected = f"parent_id {parent} is not a message of thread {{thread}}"
     assert error["detail"] == world.fill(expected)
+    assert error["extra"] == {"field": "parent_id"}
+
+
+async def test_parent_id_that_is_neither_an_id_nor_root_is_400(reject: Rejecter) -> None:
+    body = {"content": "hi", "generate": False, "parent_id": "zzz"}
+    error = await reject("POST", MESSAGES, body, status=400)
+    assert error["detail"] == "parent_id must be a message id or \"root\", not 'zzz'"
     assert error["extra"] == {"field": "parent_id"}
 
 

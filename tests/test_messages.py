@@ -197,3 +197,19 @@ async def test_per_request_model_and_params_override(client: httpx.AsyncClient) 
     assert final["params"] == {"temperature": 1.0, "max_tokens": 3}
     assert final["finish_reason"] == "length"
     assert final["usage"]["completion_tokens"] == 3
+
+
+async def test_branch_at_the_root_makes_a_second_first_message(client: httpx.AsyncClient) -> None:
+    thread = await create_thread(client)
+    url = f"/api/threads/{thread['id']}/messages"
+    first = (await client.post(url, json={"content": "v1", "generate": False})).json()
+    await client.post(url, json={"content": "reply", "generate": False})
+    second = await stream_events(client, "POST", url, json={"content": "v2", "parent_id": "root"})
+    user = second.events[0].data["message"]
+    assert user["parent_id"] is None
+    assert user["sibling_ids"] == [first["id"], user["id"]]
+    branch = (await client.get(url)).json()["data"]
+    assert branch[0]["content"] == "v2"
+    bad = await client.post(url, json={"content": "x", "parent_id": "top"})
+    assert bad.status_code == 400
+    assert "parent_id" in bad.text

@@ -13,6 +13,13 @@ from api.schemas import ChatParams, ModelName
 # What a send or regenerate does while a reply is being generated in the thread:
 # "reject" answers 409; "interrupt" stops it (its partial text is kept) and goes on.
 IfBusy = Literal["reject", "interrupt"]
+ParentRef = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        description='A message id of the thread, or "root" for a new first message.',
+    ),
+]
 Role = Literal["system", "user", "assistant", "tool"]
 Status = Literal[
     "completed", "in_progress", "cancelled", "failed", "interrupted", "requires_action"
@@ -70,7 +77,9 @@ class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     content: str
     role: Literal["user", "assistant", "system"] = "user"
-    parent_id: UUID | None = None
+    # Default (null): below the head. "root": a new first message (a branch at the root).
+    # A str, not a UUID | Literal union, which msgspec cannot decode; the service parses it.
+    parent_id: ParentRef | None = None
     generate: bool = True
     stream: bool = True
     model: ModelName | None = None

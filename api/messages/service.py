@@ -366,10 +366,19 @@ class MessageService:
         return chosen, msgspec.to_builtins(merged)
 
     def _parent(
-        self, thread: m.Thread, tree: MessageTree, parent_id: UUID | None
+        self, thread: m.Thread, tree: MessageTree, parent_ref: str | None
     ) -> m.Message | None:
-        if parent_id is None:
+        if parent_ref is None:
             return tree.by_id.get(thread.head_id) if thread.head_id else None
+        if parent_ref == "root":
+            return None
+        try:
+            parent_id = UUID(parent_ref)
+        except ValueError:
+            raise BadRequestError(
+                f"parent_id must be a message id or \"root\", not {parent_ref!r}",
+                extra={"field": "parent_id"},
+            ) from None
         parent = tree.by_id.get(parent_id)
         if parent is None:
             raise BadRequestError(

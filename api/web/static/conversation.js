@@ -112,12 +112,6 @@ export class Conversation {
     area.addEventListener("input", () => (this.editing.draft = area.value));
     const save = button("Save", "save-edit", () => this.finishEditing("edit", message));
     const branch = button("Save as new branch", "save-branch", () => this.finishEditing("branch", message));
-    if (message.parent_id === null) {
-      // The API adds messages under a parent (or at the head); it has no way to start
-      // a second root, so the first message can only be edited in place.
-      branch.disabled = true;
-      branch.title = "The first message of a thread can only be edited in place (or fork the thread)";
-    }
     const cancel = button("Cancel", "cancel-edit", () => this.stopEditing());
     const bar = el("div", "message-actions");
     bar.append(save, branch, cancel);

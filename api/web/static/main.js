@@ -237,10 +237,12 @@ const messageActions = {
   },
   async branch(message, content) {
     const base = `/api/threads/${state.thread.id}/messages`;
+    // A first message branches at the root: "root" asks for a new first message.
+    const parent_id = message.parent_id ?? "root";
     if (message.role === "user") {
-      await runReply("POST", base, { content, parent_id: message.parent_id });
+      await runReply("POST", base, { content, parent_id });
     } else {
-      await request("POST", base, { content, role: message.role, parent_id: message.parent_id, generate: false });
+      await request("POST", base, { content, role: message.role, parent_id, generate: false });
       await reloadMessages();
     }
   },
