@@ -50,7 +50,7 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
         tools = default_registry()
         instance_id = new_instance_id()
         generation_settings = config.generation
-        store = EventStore(session_factory, generation_settings.playground_event_flush_ms / 1000)
+        store = EventStore(engine, generation_settings.playground_event_flush_ms / 1000)
         generations: GenerationManager | None = None
 
         def cancel_local(generation_id: UUID, reason: str = "cancelled") -> None:
@@ -66,7 +66,9 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             async with anyio.create_task_group() as task_group:
                 generations = GenerationManager(
                     instance_id=instance_id,
-                    runner=GenerationRunner(session_factory, models, tools, generation_settings),
+                    runner=GenerationRunner(
+                        engine, session_factory, models, tools, generation_settings
+                    ),
                     task_group=task_group,
                     session_factory=session_factory,
                     store=store,

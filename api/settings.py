@@ -25,7 +25,7 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str | None = None
     playground_data_dir: str = str(platformdirs.user_data_path("playground"))
-    playground_db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    playground_db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 40
     playground_db_echo: bool = False
 
     @property
@@ -68,7 +68,7 @@ class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
     playground_max_content_chars: Annotated[int, msgspec.Meta(ge=1)] = 100_000
     playground_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     # Streamed text is written to its row at most this often, or when this much piled up.
-    playground_flush_interval_ms: Annotated[float, msgspec.Meta(ge=10)] = 250.0
+    playground_flush_interval_ms: Annotated[float, msgspec.Meta(ge=10)] = 1000.0
     playground_flush_chars: Annotated[int, msgspec.Meta(ge=1)] = 4000
     # Events are appended to Postgres (for resuming on any process) this often.
     playground_event_flush_ms: Annotated[float, msgspec.Meta(ge=1)] = 25.0

@@ -24,7 +24,7 @@ from uuid import UUID
 import anyio
 import openai
 from sqlalchemy import func, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.errors import UpstreamError, UpstreamTimeoutError
 from api.generation.events import (
@@ -89,11 +89,13 @@ class GenerationRunner:
 
     def __init__(
         self,
+        engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession],
         router: ModelRouter,
         registry: ToolRegistry,
         settings: GenerationSettings,
     ) -> None:
+        self._engine = engine
         self._session_factory = session_factory
         self._router = router
         self._registry = registry
@@ -115,7 +117,7 @@ class GenerationRunner:
                         stream.cancel_scope = scope
                         if stream.cancel_reason is not None:
                             scope.cancel()
-                        await self._stream_reply(session, plan, stream, turn, reply)
+                        await self._stream_reply(plan, stream, turn, reply)
                         if reply.status == "completed" and reply.calls:
                             next_turn = await self._tool_round(session, plan, stream, turn, reply)
                     if scope.cancelled_caught:
@@ -134,7 +136,6 @@ class GenerationRunner:
 
     async def _stream_reply(
         self,
-        session: AsyncSession,
         plan: GenerationPlan,
         stream: GenerationStream,
         turn: Turn,
@@ -166,7 +167,7 @@ class GenerationRunner:
                     if delta is not None and delta.content:
                         self._append(stream, turn.assistant_id, reply, delta.content)
                         if self._due(reply):
-                            await self._flush(session, turn.assistant_id, reply)
+                            await self._flush(turn.assistant_id, reply)
                     if delta is not None and delta.tool_calls:
                         for fragment in delta.tool_calls:
                             buffer = reply.calls.setdefault(fragment.index, ToolCallBuffer())
@@ -339,13 +340,15 @@ class GenerationRunner:
             or time.perf_counter() - reply.last_flush >= self._flush_interval
         )
 
-    async def _flush(self, session: AsyncSession, message_id: UUID, reply: Reply) -> None:
-        await session.execute(
-            update(m.Message)
-            .where(m.Message.id == message_id)
-            .values(content=reply.content, updated_at=func.clock_timestamp())
-        )
-        await session.commit()
+    async def _flush(self, message_id: UUID, reply: Reply) -> None:
+        # One autocommit statement on a pooled connection, held only for that statement.
+        async with self._engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(
+                update(m.Message)
+                .where(m.Message.id == message_id)
+                .values(content=reply.content, updated_at=func.clock_timestamp())
+            )
         reply.unflushed_chars = 0
         reply.last_flush = time.perf_counter()
 
