@@ -376,7 +376,7 @@ class MessageService:
             parent_id = UUID(parent_ref)
         except ValueError:
             raise BadRequestError(
-                f"parent_id must be a message id or \"root\", not {parent_ref!r}",
+                f'parent_id must be a message id or "root", not {parent_ref!r}',
                 extra={"field": "parent_id"},
             ) from None
         parent = tree.by_id.get(parent_id)
