@@ -1,4 +1,4 @@
-"""The ``playground`` command: serve the API, migrate the database, seed demo data."""
+"""The ``playground`` command: serve the API, migrate the database, seed demo data, benchmark."""
 
 from __future__ import annotations
 
@@ -63,6 +63,15 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
     return seed(url, settings)
 
 
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    import shlex
+
+    from scripts.bench import run_from_args
+
+    command = "uv run playground " + shlex.join(sys.argv[1:])
+    return run_from_args(args, database_url=settings.db.database_url, command=command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``playground`` command."""
     parser = argparse.ArgumentParser(prog="playground", description=__doc__)
@@ -87,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)
+
+    from scripts.bench import add_arguments
+
+    bench = commands.add_parser(
+        "bench",
+        help="benchmark the relay against a direct client and LiteLLM (see scripts/bench.py)",
+    )
+    add_arguments(bench)
+    bench.set_defaults(handler=_bench)
     return parser
 
 

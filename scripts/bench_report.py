@@ -1,0 +1,378 @@
+"""The benchmark's outputs: ``results.json``, ``report.md`` and ``bench.png``.
+
+All three are written from a :class:`~scripts.bench_stats.BenchResult` alone, so a
+saved ``results.json`` can be turned into the report again (``--from-json``).
+matplotlib is imported only to draw the plot (Agg backend, no display); without it
+the JSON and Markdown are still written and the report says the plot is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from scripts.bench_stats import (
+    DIRECT,
+    LITELLM,
+    PLAYGROUND,
+    BenchResult,
+    Comparison,
+    LevelResult,
+    ProcessUsage,
+    compare,
+    target_checks,
+)
+
+RESULTS_JSON = "results.json"
+REPORT_MD = "report.md"
+PLOT_PNG = "bench.png"
+NA = "—"
+# Shares of one core above which a helper process limits what a level can show.
+SATURATED = 0.85
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return NA if value is None else f"{value:,.{digits}f}"
+
+
+def _signed(value: float | None, digits: int = 1) -> str:
+    return NA if value is None else f"{value:+,.{digits}f}"
+
+
+def _ratio(value: float | None) -> str:
+    return NA if value is None else f"{value:.2f}x"
+
+
+def _share(usage: ProcessUsage | None) -> str:
+    return NA if usage is None else f"{usage.cpu_share * 100:.0f}%"
+
+
+def write_json(result: BenchResult, out: Path) -> Path:
+    """``results.json``: the whole result, indented."""
+    path = out / RESULTS_JSON
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n")
+    return path
+
+
+def read_json(path: Path) -> BenchResult:
+    """A result written by :func:`write_json`."""
+    return msgspec.json.decode(path.read_bytes(), type=BenchResult)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _main_rows(result: BenchResult, comparisons: list[Comparison]) -> list[list[str]]:
+    by_key = {(c.target, c.concurrency): c for c in comparisons}
+    rows: list[list[str]] = []
+    for target in result.targets:
+        if target.status != "ok":
+            rows.append([target.name, NA, target.status, *[NA] * 11])
+            continue
+        for lv in target.levels:
+            comparison = by_key.get((target.name, lv.concurrency))
+            ttft = lv.ttft_ms
+            rows.append(
+                [
+                    target.name,
+                    str(lv.concurrency),
+                    f"{lv.completed}/{lv.requests}" + (f" ({lv.errors} err)" if lv.errors else ""),
+                    _num(ttft.p50 if ttft else None),
+                    _num(ttft.p95 if ttft else None),
+                    _num(ttft.p99 if ttft else None),
+                    NA
+                    if target.name == DIRECT or comparison is None
+                    else _signed(comparison.ttft_p50_overhead_ms),
+                    _num(lv.total_ms_p50, 0),
+                    _num(lv.requests_per_s),
+                    _num(lv.chunks_per_s, 0),
+                    "1.00x"
+                    if target.name == DIRECT
+                    else _ratio(comparison.throughput_ratio if comparison else None),
+                    _num(lv.relay_cpu_s_per_1k_chunks, 3),
+                    _num(lv.relay.peak_rss_mb, 0) if lv.relay else NA,
+                    _num(lv.sql.per_reply) if lv.sql else NA,
+                ]
+            )
+    return rows
+
+
+def _capacity_rows(result: BenchResult, comparisons: list[Comparison]) -> list[list[str]]:
+    playground, litellm = result.target(PLAYGROUND), result.target(LITELLM)
+    if playground is None or playground.status != "ok":
+        return []
+    other = {lv.concurrency: lv for lv in litellm.levels} if litellm else {}
+    ratios = {c.concurrency: c.capacity_vs_litellm for c in comparisons if c.target == PLAYGROUND}
+    rows = []
+    for lv in playground.levels:
+        li = other.get(lv.concurrency)
+        rows.append(
+            [
+                str(lv.concurrency),
+                _num(lv.relay_chunks_per_cpu_s, 0),
+                _num(li.relay_chunks_per_cpu_s, 0) if li else (litellm.status if litellm else NA),
+                _ratio(ratios.get(lv.concurrency)),
+            ]
+        )
+    return rows
+
+
+def _load_rows(result: BenchResult) -> list[list[str]]:
+    rows = []
+    for target in result.targets:
+        for lv in target.levels:
+            rows.append(
+                [
+                    target.name,
+                    str(lv.concurrency),
+                    _num(lv.wall_s, 2),
+                    _share(lv.client),
+                    _share(lv.upstream),
+                    _share(lv.relay),
+                    _share(lv.database),
+                ]
+            )
+    return rows
+
+
+def _warnings(result: BenchResult) -> list[str]:
+    notes: list[str] = []
+    for target in result.targets:
+        for lv in target.levels:
+            where = f"{target.name} at concurrency {lv.concurrency}"
+            if lv.client and lv.client.cpu_share >= SATURATED:
+                notes.append(
+                    f"{where}: the load generator used {lv.client.cpu_share:.0%} of a core; "
+                    "the client may be the bottleneck there (numbers are a lower bound)."
+                )
+            if lv.upstream and lv.upstream.cpu_share >= SATURATED:
+                notes.append(
+                    f"{where}: the fake upstream used {lv.upstream.cpu_share:.0%} of a core; "
+                    "its pacing may have slipped."
+                )
+            if lv.errors:
+                notes.append(f"{where}: {lv.errors} errors, e.g. {'; '.join(lv.error_samples)}")
+            expected = lv.completed * lv.expected_chunks_per_reply
+            if lv.completed and lv.chunks < expected:
+                notes.append(f"{where}: {lv.chunks} chunks arrived of {expected} expected.")
+    return notes
+
+
+def render_markdown(result: BenchResult) -> str:
+    """``report.md``: the side-by-side table, ratios, SQL per reply, targets and notes."""
+    config, machine = result.config, result.machine
+    comparisons = compare(result)
+    requests = str(config.requests) if config.requests is not None else "max(20, 2 x concurrency)"
+    lines = [
+        "# Relay benchmark: direct vs playground vs LiteLLM",
+        "",
+        f"Run {result.started_at} in {result.duration_s:.0f} s on {machine.cpu_model} "
+        f"({machine.cores} cores, {machine.memory_gb:.0f} GiB), Python {machine.python}, "
+        f"{machine.platform}.",
+        f"Upstream: {config.chunks} chunks x {config.interval_ms:g} ms plus a usage chunk "
+        f"(`scripts/fake_upstream.py`); {requests} requests per level, closed loop, "
+        f"at most {config.level_timeout_s:g} s per level; model `{config.model}`.",
+        f"Database: {config.database}.",
+        "",
+        f"Command: `{result.command}`",
+        "",
+    ]
+    lines += _table(
+        [
+            "target",
+            "concurrency",
+            "ok/requests",
+            "TTFT p50 ms",
+            "TTFT p95 ms",
+            "TTFT p99 ms",
+            "TTFT p50 over direct ms",
+            "total p50 ms",
+            "req/s",
+            "chunks/s",
+            "throughput vs direct",
+            "relay CPU s / 1k chunks",
+            "relay peak RSS MB",
+            "SQL / reply",
+        ],
+        _main_rows(result, comparisons),
+    )
+    lines += [
+        "",
+        "TTFT: from the start of the request that asks for the reply (the playground's "
+        "send; its thread was created before the timed window) to the first content delta. "
+        "Chunks: upstream content chunks whose text arrived (replies are checked word for "
+        "word). Relay CPU: user + system seconds of the relay process and its children "
+        "during the level. SQL / reply: statements during the level ÷ replies (raw, "
+        "background included; see below).",
+        "",
+    ]
+    idle = [
+        f"{t.name} {t.idle_rss_mb:.0f} MB"
+        for t in result.targets
+        if t.status == "ok" and t.idle_rss_mb is not None
+    ]
+    if idle:
+        lines += [f"Idle RSS after start-up, before any request: {', '.join(idle)}.", ""]
+    capacity = _capacity_rows(result, comparisons)
+    if capacity:
+        lines += ["## Relay capacity (chunks per CPU-second of one worker process)", ""]
+        lines += _table(["concurrency", "playground", "litellm", "playground ÷ litellm"], capacity)
+        lines.append("")
+    if result.sql_runs:
+        lines += ["## SQL statements per reply (playground)", ""]
+        lines += _table(
+            [
+                "chunks per reply",
+                "interval ms",
+                "reply p50 ms",
+                "replies",
+                "counted",
+                "idle background /s",
+                "per reply (net of background)",
+                "method",
+            ],
+            [
+                [
+                    str(run.chunks),
+                    f"{run.interval_ms:g}",
+                    _num(run.reply_ms_p50, 0),
+                    f"{run.replies - run.errors}/{run.replies}",
+                    str(run.count),
+                    _num(run.background_per_s, 2),
+                    _num(run.per_reply),
+                    run.method,
+                ]
+                for run in result.sql_runs
+            ],
+        )
+        method = result.sql_runs[0].method
+        if method == "pg_stat_statements":
+            lines += [
+                "",
+                "Counted with `pg_stat_statements` (calls in the bench database, "
+                "`BEGIN`/`COMMIT` included, the counter's own reads excluded) around "
+                f"{result.sql_runs[0].replies} sequential replies per length, the two "
+                "lengths paced to the same duration so only the chunk count differs. The "
+                "idle playground's own statements (heartbeats, pruning), measured just "
+                "before each run, are subtracted.",
+            ]
+        else:
+            lines += [
+                "",
+                "**Approximation**: `pg_stat_statements` is not preloaded on this server, "
+                "so these are transactions (`xact_commit + xact_rollback` of "
+                "`pg_stat_database`), not statements; those counters are flushed lazily "
+                "and a reading can lag by about a second.",
+            ]
+        for run in result.sql_runs:
+            if run.top:
+                lines += [
+                    "",
+                    f"Statements per reply at {run.chunks} chunks (top {len(run.top)}):",
+                    "",
+                ]
+                lines += _table(
+                    ["per reply", "statement"],
+                    [
+                        [_num(s.per_reply, 2), "`" + " ".join(s.query.split())[:110] + "`"]
+                        for s in run.top
+                    ],
+                )
+        lines.append("")
+    lines += ["## Targets (issue 6)", ""]
+    lines += _table(
+        ["target", "wanted", "measured", ""],
+        [
+            [
+                c.name,
+                c.wanted,
+                c.measured,
+                {True: "met", False: "**missed**", None: "not measured"}[c.met],
+            ]
+            for c in target_checks(result)
+        ],
+    )
+    lines += ["", "## Load on the machine (share of one core during each level)", ""]
+    lines += _table(
+        ["target", "concurrency", "wall s", "client", "upstream", "relay", "database"],
+        _load_rows(result),
+    )
+    notes = [*result.notes, *_warnings(result)]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_markdown(result: BenchResult, out: Path) -> Path:
+    """``report.md``."""
+    path = out / REPORT_MD
+    path.write_text(render_markdown(result))
+    return path
+
+
+def _series(levels: list[LevelResult]) -> tuple[list[int], list[float | None], list[float]]:
+    return (
+        [lv.concurrency for lv in levels],
+        [lv.ttft_ms.p50 if lv.ttft_ms else None for lv in levels],
+        [lv.chunks_per_s for lv in levels],
+    )
+
+
+def write_png(result: BenchResult, out: Path) -> Path | None:
+    """``bench.png``: TTFT p50 and throughput against concurrency, one line per target.
+
+    None (nothing written) when matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    figure, (ttft_axes, rate_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for target in result.targets:
+        if target.status != "ok" or not target.levels:
+            continue
+        levels, ttft, rates = _series(target.levels)
+        ttft_points = [(c, t) for c, t in zip(levels, ttft, strict=True) if t is not None]
+        if ttft_points:
+            ttft_axes.plot(*zip(*ttft_points, strict=True), marker="o", label=target.name)
+        rate_axes.plot(levels, rates, marker="o", label=target.name)
+    for axes, title, unit in (
+        (ttft_axes, "Time to first token, p50", "ms"),
+        (rate_axes, "Throughput", "chunks/s"),
+    ):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("concurrent requests")
+        axes.set_ylabel(unit)
+        axes.set_title(title)
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend()
+    config = result.config
+    figure.suptitle(
+        f"{config.chunks} chunks x {config.interval_ms:g} ms per reply, "
+        f"{result.machine.cores} cores ({result.machine.cpu_model})",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    path = out / PLOT_PNG
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def write_reports(result: BenchResult, out: Path) -> list[Path]:
+    """Write all three outputs into ``out`` (created if missing); the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [write_json(result, out), write_markdown(result, out)]
+    png = write_png(result, out)
+    if png is not None:
+        paths.append(png)
+    return paths
