@@ -57,7 +57,13 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             if generations is not None:
                 generations.cancel_local(generation_id, reason)
 
-        notifications = Notifications(database_url, instance_id, on_cancel=cancel_local)
+        def share_local(generation_id: UUID) -> None:
+            if generations is not None:
+                generations.share_local(generation_id)
+
+        notifications = Notifications(
+            database_url, instance_id, on_cancel=cancel_local, on_follow=share_local
+        )
         await notifications.connect()
         supervisor = Supervisor(session_factory, instance_id, generation_settings, cancel_local)
         # Replies left running by a process that died are settled before we serve.

@@ -140,3 +140,33 @@ async def test_generations_in_different_threads_interleave(client: httpx.AsyncCl
     merged = sorted([(t, 0) for t in first] + [(t, 1) for t in second])
     switches = sum(1 for a, b in itertools.pairwise(merged) if a[1] != b[1])
     assert switches >= 10
+
+
+async def test_statements_per_reply_do_not_grow_with_the_number_of_chunks(
+    client: httpx.AsyncClient, running_app: RunningApp
+) -> None:
+    statements: list[str] = []
+
+    def count(conn: Connection, cursor: Any, statement: str, *args: Any, **kwargs: Any) -> None:
+        statements.append(statement)
+
+    async def reply(content: str) -> int:
+        thread = await create_thread(client, model="fake-small", tools=[])
+        statements.clear()
+        result = await stream_events(
+            client, "POST", f"/api/threads/{thread['id']}/messages", json={"content": content}
+        )
+        assert result.completed()["status"] == "completed"
+        return len(statements)
+
+    engine = running_app.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        # Both take about 200 ms; only the number of chunks differs (tenfold).
+        few = await reply("few [[chunks:10]] [[slow:20]]")
+        many = await reply("many [[chunks:100]] [[slow:2]]")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Only the once-per-interval content flush may differ (50 ms in tests).
+    assert abs(many - few) <= 3, (few, many)
+    assert many < 40

@@ -1,4 +1,4 @@
-"""This process's LISTEN connection: event and cancel notifications, and its liveness.
+"""This process's LISTEN connection: event, follow and cancel notifications, and liveness.
 
 One dedicated asyncpg connection per process listens on the events and cancel
 channels. It also tells other processes that this one is alive: it carries the
@@ -16,7 +16,7 @@ from uuid import UUID
 import anyio
 import asyncpg
 
-from api.generation.store import CANCEL_CHANNEL, EVENTS_CHANNEL
+from api.generation.store import CANCEL_CHANNEL, EVENTS_CHANNEL, FOLLOW_CHANNEL
 from db.urls import to_plain_url
 
 logger = logging.getLogger(__name__)
@@ -33,11 +33,16 @@ class Notifications:
     """Wakes local followers of remote generations and delivers cancel requests."""
 
     def __init__(
-        self, database_url: str, instance_id: str, on_cancel: Callable[[UUID], None]
+        self,
+        database_url: str,
+        instance_id: str,
+        on_cancel: Callable[[UUID], None],
+        on_follow: Callable[[UUID], None],
     ) -> None:
         self._dsn = to_plain_url(database_url)
         self._instance_id = instance_id
         self._on_cancel = on_cancel
+        self._on_follow = on_follow
         self._connection: asyncpg.Connection | None = None
         self._waiters: dict[UUID, anyio.Event] = {}
 
@@ -48,6 +53,7 @@ class Notifications:
         )
         await connection.add_listener(EVENTS_CHANNEL, self._on_event)
         await connection.add_listener(CANCEL_CHANNEL, self._on_cancel_request)
+        await connection.add_listener(FOLLOW_CHANNEL, self._on_follow_request)
         self._connection = connection
 
     @property
@@ -75,6 +81,12 @@ class Notifications:
             return
         if waiter is not None:
             waiter.set()
+
+    def _on_follow_request(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        try:
+            self._on_follow(UUID(str(payload)))
+        except ValueError:
+            logger.warning("ignored a malformed follow request: %r", payload)
 
     def _on_cancel_request(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         try:

@@ -20,7 +20,13 @@ from api.errors import ConflictError
 from api.generation.events import Event
 from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationPlan, GenerationRunner
-from api.generation.store import EventStore, notify_cancel, read_events
+from api.generation.store import (
+    EventStore,
+    notify_cancel,
+    notify_follow,
+    read_closing_events,
+    read_events,
+)
 from api.generation.stream import GenerationStream
 from db import models as m
 
@@ -84,6 +90,12 @@ class GenerationManager:
     def running_here(self, thread_id: UUID) -> GenerationStream | None:
         """The generation of ``thread_id`` running in this process, if any."""
         return self._by_thread.get(thread_id)
+
+    def share_local(self, generation_id: UUID) -> None:
+        """A follower on another process reads this generation: append its events now."""
+        stream = self._by_id.get(generation_id)
+        if stream is not None:
+            stream.share()
 
     def cancel_local(self, generation_id: UUID, reason: str = "cancelled") -> None:
         """Stop a generation of this process (no-op for others' or finished ones)."""
@@ -149,22 +161,35 @@ class GenerationManager:
 
     async def _follow_stored(self, generation_id: UUID, after_seq: int) -> AsyncIterator[Event]:
         position = after_seq
+        asked = False
         while True:
             # Taken before reading, so a batch stored in between still wakes us.
             waiter = self._notifications.waiter(generation_id)
             async with self._session_factory() as session:
                 events = await read_events(session, generation_id, position)
-                known = bool(events) or await session.scalar(
-                    select(m.Generation.id).where(m.Generation.id == generation_id)
-                )
+                status = None
+                if not events:
+                    status = await session.scalar(
+                        select(m.Generation.status).where(m.Generation.id == generation_id)
+                    )
+                if not events and status is None:
+                    return  # no such generation (or pruned)
+                if status == "running" and not asked:
+                    # Its owner appends events as they come only once someone asks.
+                    await notify_follow(session, generation_id)
+                    asked = True
+                if status == "finished":
+                    # A killed owner's events never reached the table: the reaper's
+                    # closing events are then numbered from the start.
+                    events = await read_closing_events(session, generation_id)
             for event in events:
-                if event.seq != position + 1:
+                if status is None and event.seq != position + 1:
                     break  # an earlier batch is not committed yet; read again
                 yield event
                 position = event.seq
                 if event.name == "done":
                     return
-            if not known:
+            if status is not None and status != "running":
                 return
             with anyio.move_on_after(_POLL_FALLBACK_S):
                 await waiter.wait()

@@ -1,10 +1,12 @@
 """Generation events in Postgres: batched appends, change notifications and reads.
 
-Events are queued in memory by ``GenerationStream.publish`` and appended here every
-``PLAYGROUND_EVENT_FLUSH_MS`` in one multi-row INSERT for all generations of the
-process, followed by one ``pg_notify`` per generation carrying only
-``<generation id>:<last seq>`` (NOTIFY payloads are limited to 8000 bytes; followers
-read the rows). Nothing is written per token.
+A generation's events are appended by its final write, in one statement. While a
+follower on another process reads it (that process asks on the follow channel), its
+events are also appended as they come: every ``PLAYGROUND_EVENT_FLUSH_MS`` in one
+multi-row INSERT for all such generations of the process, which also sends one
+``pg_notify`` per generation carrying only ``<generation id>:<last seq>`` (NOTIFY
+payloads are limited to 8000 bytes; followers read the rows). So the statements a
+reply costs do not grow with its number of chunks, and nothing is written per token.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "playground_events"
 CANCEL_CHANNEL = "playground_cancel"
+FOLLOW_CHANNEL = "playground_follow"
 
 _NOTIFY = text(
     "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
@@ -132,6 +135,27 @@ async def read_events(session: AsyncSession, generation_id: UUID, after_seq: int
         .order_by(m.GenerationEvent.seq)
     )
     return [Event(seq=seq, name=cast(EventName, name), data=data) for seq, name, data in rows]
+
+
+async def read_closing_events(session: AsyncSession, generation_id: UUID) -> list[Event]:
+    """The last ``message.completed`` and ``done`` of a finished generation, in order."""
+    rows = await session.execute(
+        select(m.GenerationEvent.seq, m.GenerationEvent.event, m.GenerationEvent.data)
+        .where(
+            m.GenerationEvent.generation_id == generation_id,
+            m.GenerationEvent.event.in_(("message.completed", "done")),
+        )
+        .order_by(m.GenerationEvent.seq.desc())
+        .limit(2)
+    )
+    events = [Event(seq=seq, name=cast(EventName, name), data=data) for seq, name, data in rows]
+    return list(reversed(events))
+
+
+async def notify_follow(session: AsyncSession, generation_id: UUID) -> None:
+    """Ask the process running ``generation_id`` to append its events as they come."""
+    await session.execute(_NOTIFY, {"channel": FOLLOW_CHANNEL, "payloads": [str(generation_id)]})
+    await session.commit()
 
 
 async def notify_cancel(session: AsyncSession, generation_id: UUID) -> None:

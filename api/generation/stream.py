@@ -1,9 +1,11 @@
 """An in-flight generation's event log, which any number of local followers can read.
 
 The generation task appends events; followers in this process (SSE responses)
-replay what they missed and then wait for more. Every event is also queued for the
-``EventStore``, which appends it to Postgres so followers on other processes, and
-after a restart, can resume. A follower going away never affects the task.
+replay what they missed and then wait for more. Every event is also kept for
+Postgres: the final write appends all of them in one statement (so a finished
+generation can be resumed anywhere, after a restart too), and while a follower on
+another process reads the generation, the ``EventStore`` appends them in batches as
+they come. A follower going away never affects the task.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class GenerationStream:
         self.unpersisted: list[Event] = []
         # Set while a batch holding some of this stream's events is being committed.
         self.persisting: anyio.Event | None = None
+        # Whether a follower on another process reads this generation: only then are
+        # its events appended as they come; otherwise all at once by the final write.
+        self.shared = False
         self.finished = False
         self.cancel_scope: anyio.CancelScope | None = None
         self.cancel_reason: str | None = None
@@ -55,8 +60,15 @@ class GenerationStream:
         event = Event(seq=len(self.events) + 1, name=name, data=data)
         self.unpersisted.append(event)
         self._deliver(event)
-        if self._on_publish is not None:
+        if self.shared and self._on_publish is not None:
             self._on_publish(self)
+
+    def share(self) -> None:
+        """Start appending events to Postgres as they come (a remote follower appeared)."""
+        if not self.shared:
+            self.shared = True
+            if self._on_publish is not None and self.unpersisted:
+                self._on_publish(self)
 
     def prepare(self, items: list[tuple[EventName, str]]) -> list[Event]:
         """Number the next events without publishing them, for a writer that stores
