@@ -283,7 +283,7 @@ def render_markdown(result: BenchResult) -> str:
                     ],
                 )
         lines.append("")
-    lines += ["## Targets (issue 6)", ""]
+    lines += ["## Targets", ""]
     lines += _table(
         ["target", "wanted", "measured", ""],
         [

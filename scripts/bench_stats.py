@@ -197,7 +197,7 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TargetCheck(msgspec.Struct, frozen=True, kw_only=True):
-    """One of the issue's targets: what was wanted, what was measured, met or not."""
+    """One of the relay's targets: what was wanted, what was measured, met or not."""
 
     name: str
     wanted: str
@@ -389,7 +389,7 @@ def _fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
 
 
 def target_checks(result: BenchResult) -> list[TargetCheck]:
-    """The issue's four targets, judged on this run (``met`` None when not measured)."""
+    """The relay's four targets, judged on this run (``met`` None when not measured)."""
     playground = result.target(PLAYGROUND)
     direct = result.target(DIRECT)
     litellm = result.target(LITELLM)

@@ -230,7 +230,7 @@ def test_compare_gives_overhead_and_ratios_against_direct() -> None:
     assert ("direct", 1) not in rows
 
 
-def test_target_checks_judge_the_issue_targets() -> None:
+def test_target_checks_judge_the_relay_targets() -> None:
     checks = {c.name: c for c in target_checks(synthetic_result())}
     ttft = checks["TTFT p50 overhead over direct at concurrency 50"]
     assert ttft.met is False
