@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from httpx_sse import aconnect_sse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -307,11 +308,26 @@ async def test_killed_process_leaves_an_interrupted_reply(
     assert len(deltas) == 20
 
 
-async def test_sigterm_lets_running_replies_finish(
-    migrated_database_url: str, fake_upstream_url: str, db_engine: AsyncEngine
+@pytest.mark.parametrize(
+    ("grace_s", "chunks", "interval_ms", "status"),
+    [
+        # Short enough to finish within the grace period: completed in full.
+        ("10", 40, 20, "completed"),
+        # Far longer than the grace period: stopped, partial text kept.
+        ("0.5", 3000, 10, "interrupted"),
+    ],
+)
+async def test_sigterm_drains_then_interrupts(
+    migrated_database_url: str,
+    fake_upstream_url: str,
+    db_engine: AsyncEngine,
+    grace_s: str,
+    chunks: int,
+    interval_ms: int,
+    status: str,
 ) -> None:
     server = start_server(
-        migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": "10"}
+        migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": grace_s}
     )
     thread_id = await new_thread(server.base_url)
     _, _, reply_id = await read_until(
@@ -319,31 +335,13 @@ async def test_sigterm_lets_running_replies_finish(
         "POST",
         f"/api/threads/{thread_id}/messages",
         stop_after_deltas=2,
-        json={"content": "finish me [[chunks:40]] [[slow:20]]"},
+        json={"content": f"shut down [[chunks:{chunks}]] [[slow:{interval_ms}]]"},
     )
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert await asyncio.to_thread(server.stop, signal.SIGTERM) in (0, -signal.SIGTERM)
     row = await wait_until_settled(db_engine, reply_id)
-    assert row.status == "completed"
-    assert row.content == reply_text(40)
-
-
-async def test_sigterm_interrupts_what_outlasts_the_grace_period(
-    migrated_database_url: str, fake_upstream_url: str, db_engine: AsyncEngine
-) -> None:
-    server = start_server(
-        migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": "0.5"}
-    )
-    thread_id = await new_thread(server.base_url)
-    _, _, reply_id = await read_until(
-        server.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=2,
-        json={"content": "too long [[chunks:3000]] [[slow:10]]"},
-    )
-    # uvicorn shuts down gracefully, then re-raises the signal it caught.
-    assert await asyncio.to_thread(server.stop, signal.SIGTERM) in (0, -signal.SIGTERM)
-    row = await wait_until_settled(db_engine, reply_id)
-    assert row.status == "interrupted"
-    assert len(row.content) > 0
+    assert row.status == status
+    if status == "completed":
+        assert row.content == reply_text(chunks)
+    else:
+        assert 0 < len(row.content) < len(reply_text(chunks))
