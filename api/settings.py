@@ -70,7 +70,7 @@ class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Streamed text is written to its row at most this often, or when this much piled up.
     playground_flush_interval_ms: Annotated[float, msgspec.Meta(ge=10)] = 1000.0
     playground_flush_chars: Annotated[int, msgspec.Meta(ge=1)] = 4000
-    # Events are appended to Postgres (for resuming on any process) this often.
+    # While another process follows a generation, its events are appended this often.
     playground_event_flush_ms: Annotated[float, msgspec.Meta(ge=1)] = 25.0
     playground_event_retention_s: Annotated[float, msgspec.Meta(ge=1)] = 3600.0
     # Each process renews the lease of its running generations this often; a lease
