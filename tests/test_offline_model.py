@@ -150,7 +150,7 @@ async def test_router_without_upstream() -> None:
         )
         text = ""
         async for chunk in stream:
-            text += "".join(c.delta.content or "" for c in chunk.choices)
+            text += "".join(c.delta.content or "" for c in chunk.choices if c.delta)
         assert text == compose_reply(HELLO, seed=3).text
     finally:
         await router.aclose()

@@ -7,17 +7,15 @@ the same SDK code path; only the client differs.
 
 from __future__ import annotations
 
-import inspect
 import logging
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
 import msgspec
 from openai import AsyncOpenAI, AsyncStream
-from openai.resources.chat.completions import AsyncCompletions
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
+from api.llm.chunks import ChunkStream
 from api.llm.errors import describe_upstream_error
 from api.llm.offline import OFFLINE_API_KEY, OFFLINE_BASE_URL, OfflineTransport
 from api.settings import OFFLINE_MODEL, ModelSettings
@@ -34,7 +32,6 @@ _NOT_CHAT = ("embedding", "tts", "whisper", "dall-e", "moderation", "davinci", "
 
 # Keyword arguments of ``chat.completions.create``; other params go in ``extra_body``
 # so that server-specific ones (``top_k`` for vLLM, ...) reach the server.
-_CREATE_KWARGS = frozenset(inspect.signature(AsyncCompletions.create).parameters) - {"self"}
 # Set by ``open_stream`` itself, or SDK plumbing that a thread's params must not touch.
 _RESERVED = frozenset(
     {"model", "messages", "stream", "stream_options", "extra_headers", "extra_query",
@@ -188,32 +185,35 @@ class ModelRouter:
 
     async def open_stream(
         self, model: str, messages: list[dict[str, Any]], params: dict[str, Any]
-    ) -> AsyncStream[ChatCompletionChunk]:
+    ) -> ChunkStream:
         """Start a streamed completion and return once the server has answered.
 
         Errors before the first byte (status, connection, timeout) raise here as
         ``openai`` exceptions, so the caller can still answer a real HTTP error; map
-        them with ``describe_error``. ``params`` are the sampling parameters (None
-        values are left out; unknown ones are sent through ``extra_body``).
+        them with ``describe_error``. ``params`` are the sampling parameters and tools
+        (None values are left out). The SDK's own ``post`` makes the request, with its
+        retries, errors and SSE decoding; chunks come back as msgspec Structs.
         """
         client = self.client_for(model)
-        kwargs: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, value in params.items():
-            if value is None or key in _RESERVED:
-                continue
-            (kwargs if key in _CREATE_KWARGS else extra)[key] = value
-        if extra:
-            kwargs["extra_body"] = extra
-        # Typed on purpose: with ``**kwargs`` mypy cannot pick the streaming overload.
-        stream: AsyncStream[ChatCompletionChunk] = await client.chat.completions.create(
+        body: dict[str, Any] = {
+            key: value
+            for key, value in params.items()
+            if value is not None and key not in _RESERVED
+        }
+        body.update(
             model=model,
-            messages=cast(list[ChatCompletionMessageParam], messages),
+            messages=messages,
             stream=True,
             stream_options={"include_usage": True},
-            **kwargs,
         )
-        return stream
+        stream = await client.post(
+            "/chat/completions",
+            body=body,
+            cast_to=object,
+            stream=True,
+            stream_cls=AsyncStream[object],
+        )
+        return ChunkStream(stream)
 
     def describe_error(self, exc: Exception) -> tuple[int, str]:
         """``(http_status, detail)`` for a failed model call, with the API key masked."""
