@@ -30,9 +30,9 @@ LIST_MODELS_TIMEOUT_S = 5.0
 _NOT_CHAT = ("embedding", "tts", "whisper", "dall-e", "moderation", "davinci", "babbage",
              "image", "realtime", "audio", "transcribe", "search")  # fmt: skip
 
-# Keyword arguments of ``chat.completions.create``; other params go in ``extra_body``
-# so that server-specific ones (``top_k`` for vLLM, ...) reach the server.
-# Set by ``open_stream`` itself, or SDK plumbing that a thread's params must not touch.
+# Set by ``open_stream`` itself, or SDK plumbing that a thread's params must not touch;
+# every other param goes into the request body as is, so server-specific ones
+# (``top_k`` for vLLM, ...) reach the server.
 _RESERVED = frozenset(
     {"model", "messages", "stream", "stream_options", "extra_headers", "extra_query",
      "extra_body", "timeout"}
