@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -424,13 +424,23 @@ class MessageService:
             request_hash=request.digest if request else None,
         )
         try:
-            for row in [*new_rows, assistant]:
-                self._session.add(row)
-                # Flushed one by one: a user row and its reply must get increasing timestamps.
-                await self._session.flush()
-            self._session.add(generation)
+            # The messages go in one multi-row INSERT (a reply's parent in the same
+            # statement satisfies its foreign key). No ORM relationships order the tables,
+            # so the generation, which points at the reply, is flushed after them (by the
+            # autoflush of the UPDATE below).
+            self._session.add_all([*new_rows, assistant])
             await self._session.flush()
-            self._touch(thread, head_id=assistant.id)
+            self._session.add(generation)
+            # Core, not the ORM object: nothing reads the thread row back after this.
+            await self._session.execute(
+                update(m.Thread)
+                .where(m.Thread.id == thread_id)
+                .values(
+                    head_id=assistant.id,
+                    updated_at=func.clock_timestamp(),
+                    last_activity_at=func.clock_timestamp(),
+                )
+            )
             await self._session.commit()
         except IntegrityError as exc:
             await self._session.rollback()
