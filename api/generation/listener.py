@@ -47,7 +47,7 @@ class Notifications:
         self._waiters: dict[UUID, anyio.Event] = {}
 
     async def connect(self) -> None:
-        """Open the LISTEN connection (again, if it was lost)."""
+        """Open the LISTEN connection."""
         connection = await asyncpg.connect(
             self._dsn, server_settings={"application_name": liveness_name(self._instance_id)}
         )
@@ -55,11 +55,6 @@ class Notifications:
         await connection.add_listener(CANCEL_CHANNEL, self._on_cancel_request)
         await connection.add_listener(FOLLOW_CHANNEL, self._on_follow_request)
         self._connection = connection
-
-    @property
-    def connected(self) -> bool:
-        """Whether the LISTEN connection is open."""
-        return self._connection is not None and not self._connection.is_closed()
 
     async def close(self) -> None:
         """Close the LISTEN connection."""

@@ -87,10 +87,6 @@ class GenerationManager:
         """The stream of a generation running in this process, if it is one."""
         return self._by_id.get(generation_id)
 
-    def running_here(self, thread_id: UUID) -> GenerationStream | None:
-        """The generation of ``thread_id`` running in this process, if any."""
-        return self._by_thread.get(thread_id)
-
     def share_local(self, generation_id: UUID) -> None:
         """A follower on another process reads this generation: append its events now."""
         stream = self._by_id.get(generation_id)
@@ -117,9 +113,9 @@ class GenerationManager:
         async with self._session_factory() as session:
             return await session.get(m.Generation, generation_id)
 
-    async def cancel(self, thread_id: UUID, reason: str = "cancelled") -> UUID | None:
+    async def cancel(self, thread_id: UUID, reason: str = "cancelled") -> m.Generation | None:
         """Stop the generation of ``thread_id`` wherever it runs and wait for its final
-        write; return its reply's id (None when nothing was running)."""
+        write; return it (None when nothing was running)."""
         generation = await self.running(thread_id)
         if generation is None:
             return None
@@ -127,7 +123,7 @@ class GenerationManager:
         if local is not None:
             local.cancel(reason)
             await local.wait_finished()
-            return generation.message_id
+            return generation
         async with self._session_factory() as session:
             await session.execute(
                 update(m.Generation)
@@ -137,17 +133,28 @@ class GenerationManager:
             await notify_cancel(session, generation.id)
             await session.commit()
         with anyio.move_on_after(_REMOTE_CANCEL_WAIT_S):
-            async for event in self.follow(generation.id):
-                if event.name == "done":
-                    break
-        return generation.message_id
+            await self._wait_finished_elsewhere(generation.id)
+        return generation
 
     async def cancel_or_conflict(self, thread_id: UUID) -> UUID | None:
-        """``cancel``, but a 409 when nothing is being generated."""
-        message_id = await self.cancel(thread_id)
-        if message_id is None and await self.running(thread_id) is None:
+        """``cancel``, but a 409 when nothing is being generated; the stopped reply's id."""
+        generation = await self.cancel(thread_id)
+        if generation is None:
             raise ConflictError(f"nothing is being generated in thread {thread_id}")
-        return message_id
+        return generation.message_id
+
+    async def _wait_finished_elsewhere(self, generation_id: UUID) -> None:
+        # The owner's final write notifies the events channel; no need to read events.
+        while True:
+            waiter = self._notifications.waiter(generation_id)
+            async with self._session_factory() as session:
+                status = await session.scalar(
+                    select(m.Generation.status).where(m.Generation.id == generation_id)
+                )
+            if status != "running":
+                return
+            with anyio.move_on_after(_POLL_FALLBACK_S):
+                await waiter.wait()
 
     async def follow(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[Event]:
         """The events of a generation after ``after_seq``, then live ones, until ``done``."""

@@ -44,7 +44,7 @@ from api.generation.tools_step import CallResult, run_calls
 from api.llm.errors import describe_upstream_error
 from api.llm.router import ModelRouter
 from api.messages.mapping import to_message
-from api.messages.queries import sibling_ids
+from api.messages.rows import new_message
 from api.messages.schemas import Message
 from api.settings import GenerationSettings
 from api.tools.base import ToolContext
@@ -81,6 +81,9 @@ class Turn:
 
     assistant_id: UUID
     context: list[dict[str, Any]]
+    # The row's siblings, known when it was stored: only this generation adds messages
+    # to the thread while it runs, so they need not be read back.
+    sibling_ids: list[UUID]
     rounds: int = 0
 
 
@@ -107,7 +110,13 @@ class GenerationRunner:
         """Generate, publish and store the reply (and its tool rounds); ends with ``done``."""
         for message in plan.announce:
             stream.publish("message.created", encode_payload(MessageCreated(message=message)))
-        turn = Turn(assistant_id=plan.assistant_id, context=list(plan.context))
+        turn = Turn(
+            assistant_id=plan.assistant_id,
+            context=list(plan.context),
+            sibling_ids=plan.announce[-1].sibling_ids,
+        )
+        # The same for every round of the generation.
+        tools = self._tool_specs(plan)
         async with self._session_factory() as session:
             while True:
                 reply = Reply()
@@ -117,7 +126,7 @@ class GenerationRunner:
                         stream.cancel_scope = scope
                         if stream.cancel_reason is not None:
                             scope.cancel()
-                        await self._stream_reply(plan, stream, turn, reply)
+                        await self._stream_reply(plan, tools, stream, turn, reply)
                         if reply.status == "completed" and reply.calls:
                             next_turn = await self._tool_round(session, plan, stream, turn, reply)
                     if scope.cancelled_caught:
@@ -131,20 +140,20 @@ class GenerationRunner:
                     turn = next_turn
                     continue
                 with anyio.CancelScope(shield=True):
-                    await self._finish(session, plan, stream, turn.assistant_id, reply)
+                    await self._finish(session, plan, stream, turn, reply)
                 return
 
     async def _stream_reply(
         self,
         plan: GenerationPlan,
+        tools: list[dict[str, Any]],
         stream: GenerationStream,
         turn: Turn,
         reply: Reply,
     ) -> None:
         params = dict(plan.params)
-        specs = self._tool_specs(plan)
-        if specs:
-            params["tools"] = specs
+        if tools:
+            params["tools"] = tools
         try:
             upstream = await self._router.open_stream(plan.model, turn.context, params)
         except openai.APIError as exc:
@@ -240,15 +249,14 @@ class GenerationRunner:
         answered = [result for result in results if not result.pending]
         for result in answered:
             session.add(
-                m.Message(
+                new_message(
+                    plan.thread_id,
+                    parent_id,
+                    "tool",
+                    result.outcome.model_text(),
                     id=result.tool_message_id,
-                    thread_id=plan.thread_id,
-                    parent_id=parent_id,
-                    role="tool",
-                    content=result.outcome.model_text(),
                     error=result.outcome.error,
                     tool_call_id=result.call.id,
-                    status="completed",
                 )
             )
             # One by one: each tool row's parent must exist, and timestamps must increase.
@@ -260,21 +268,20 @@ class GenerationRunner:
             )
             await session.commit()
             return None
-        finished = await self._update_reply(session, turn.assistant_id, reply)
-        next_id = uuid.uuid4()
-        session.add(
-            m.Message(
-                id=next_id,
-                thread_id=plan.thread_id,
-                parent_id=parent_id,
-                role="assistant",
-                content="",
-                status="in_progress",
-                model=plan.model,
-                params=plan.params,
-                request_message_count=len(turn.context) + 1 + len(answered),
-            )
+        finished = await self._update_reply(session, turn, reply)
+        # Its server defaults come back with the INSERT (eager_defaults): no read-back.
+        placeholder = new_message(
+            plan.thread_id,
+            parent_id,
+            "assistant",
+            "",
+            status="in_progress",
+            model=plan.model,
+            params=plan.params,
+            request_message_count=len(turn.context) + 1 + len(answered),
         )
+        next_id = placeholder.id
+        session.add(placeholder)
         await session.flush()
         await session.execute(
             update(m.Generation)
@@ -287,10 +294,10 @@ class GenerationRunner:
             .values(head_id=next_id, last_activity_at=func.clock_timestamp())
         )
         await session.commit()
-        placeholder = await session.get_one(m.Message, next_id)
         if finished is not None:
             stream.publish("message.completed", encode_payload(MessageCompleted(message=finished)))
-        created = to_message(placeholder, await sibling_ids(session, placeholder))
+        # The first reply below a new tool row: it has no siblings.
+        created = to_message(placeholder, [next_id])
         stream.publish("message.created", encode_payload(MessageCreated(message=created)))
         context = [
             *turn.context,
@@ -304,15 +311,17 @@ class GenerationRunner:
                 for r in answered
             ),
         ]
-        return Turn(assistant_id=next_id, context=context, rounds=turn.rounds)
+        return Turn(
+            assistant_id=next_id, context=context, sibling_ids=[next_id], rounds=turn.rounds
+        )
 
     async def _update_reply(
-        self, session: AsyncSession, message_id: UUID, reply: Reply
+        self, session: AsyncSession, turn: Turn, reply: Reply
     ) -> Message | None:
         row = (
             await session.execute(
                 update(m.Message)
-                .where(m.Message.id == message_id)
+                .where(m.Message.id == turn.assistant_id)
                 .values(
                     **reply.final_values(),
                     updated_at=func.clock_timestamp(),
@@ -321,9 +330,7 @@ class GenerationRunner:
                 .returning(m.Message)
             )
         ).scalar_one_or_none()
-        if row is None:
-            return None
-        return to_message(row, await sibling_ids(session, row))
+        return None if row is None else to_message(row, turn.sibling_ids)
 
     def _append(self, stream: GenerationStream, message_id: UUID, reply: Reply, text: str) -> None:
         if reply.first_token_at is None:
@@ -363,7 +370,7 @@ class GenerationRunner:
         session: AsyncSession,
         plan: GenerationPlan,
         stream: GenerationStream,
-        assistant_id: UUID,
+        turn: Turn,
         reply: Reply,
     ) -> None:
         """Store the final row, the remaining events and the generation's end in one
@@ -371,7 +378,7 @@ class GenerationRunner:
         final: list[Event] = []
         try:
             await session.rollback()
-            finished = await self._update_reply(session, assistant_id, reply)
+            finished = await self._update_reply(session, turn, reply)
             await session.execute(
                 update(m.Thread)
                 .where(m.Thread.id == plan.thread_id)
@@ -396,7 +403,7 @@ class GenerationRunner:
             await session.commit()
         except Exception as exc:
             logger.exception("could not store the reply of generation %s", plan.generation_id)
-            await self._release(plan, assistant_id, describe_exception(exc))
+            await self._release(plan, turn.assistant_id, describe_exception(exc))
             error = ErrorPayload(code="storage_failed", detail=describe_exception(exc))
             final = stream.prepare(
                 [("error", encode_payload(error)), ("done", encode_payload(DonePayload()))]

@@ -51,10 +51,6 @@ class GenerationStream:
         self._done = anyio.Event()
         self._open_error: PlaygroundError | None = None
 
-    def event_id(self, seq: int) -> str:
-        """The SSE ``id:`` of event ``seq``: it names the generation and the position in it."""
-        return event_id(self.id, seq)
-
     def publish(self, name: EventName, data: str) -> None:
         """Append an event, wake every local follower and queue it for Postgres."""
         event = Event(seq=len(self.events) + 1, name=name, data=data)

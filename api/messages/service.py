@@ -7,7 +7,6 @@ starts, then hand a ``GenerationPlan`` to the generation manager.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -33,6 +32,7 @@ from api.generation.stream import GenerationStream
 from api.llm.router import ModelRouter
 from api.messages.mapping import to_message
 from api.messages.queries import load_tree, message_in, sibling_ids
+from api.messages.rows import new_message
 from api.messages.schemas import (
     EditMessage,
     Message,
@@ -123,14 +123,7 @@ class MessageService:
         self._resolve_model(thread, body.model, body.params)
         tree = await load_tree(self._session, thread_id)
         parent = self._parent(thread, tree, body.parent_id)
-        row = m.Message(
-            id=uuid.uuid4(),
-            thread_id=thread_id,
-            parent_id=parent.id if parent else None,
-            role=body.role,
-            content=body.content,
-            status="completed",
-        )
+        row = new_message(thread_id, parent.id if parent else None, body.role, body.content)
         self._session.add(row)
         await self._session.flush()
         self._touch(thread, head_id=row.id)
@@ -157,14 +150,7 @@ class MessageService:
         model, params = self._resolve_model(thread, body.model, body.params)
         tree = await load_tree(self._session, thread_id)
         parent = self._parent(thread, tree, body.parent_id)
-        user = m.Message(
-            id=uuid.uuid4(),
-            thread_id=thread_id,
-            parent_id=parent.id if parent else None,
-            role="user",
-            content=body.content,
-            status="completed",
-        )
+        user = new_message(thread_id, parent.id if parent else None, "user", body.content)
         path = [*tree.path_to(parent.id if parent else None), user]
         return await self._start(thread, [user], path, model, params, request, tree)
 
@@ -236,15 +222,7 @@ class MessageService:
                     f"the limit is {self._max_chars}",
                     extra={"field": "outputs.output", "limit": self._max_chars},
                 )
-            row = m.Message(
-                id=uuid.uuid4(),
-                thread_id=thread_id,
-                parent_id=parent_id,
-                role="tool",
-                content=content,
-                tool_call_id=output.call_id,
-                status="completed",
-            )
+            row = new_message(thread_id, parent_id, "tool", content, tool_call_id=output.call_id)
             rows.append(row)
             parent_id = row.id
         waiting.status = "completed"
@@ -404,12 +382,11 @@ class MessageService:
         thread_id = thread.id  # read before a rollback could expire the row
         tools = ThreadTools.of(thread)
         context = model_context(thread, path, tools)
-        assistant = m.Message(
-            id=uuid.uuid4(),
-            thread_id=thread.id,
-            parent_id=path[-1].id if path else None,
-            role="assistant",
-            content="",
+        assistant = new_message(
+            thread.id,
+            path[-1].id if path else None,
+            "assistant",
+            "",
             status="in_progress",
             model=model,
             params=params,

@@ -75,14 +75,16 @@ class Tool(Generic[A]):
 
     def openai_spec(self) -> dict[str, Any]:
         """The tool as OpenAI's chat-completions ``tools`` list item wants it."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters(),
-            },
-        }
+        return function_spec(self.name, self.description, self.parameters())
+
+
+def function_spec(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """A function as OpenAI's chat-completions ``tools`` list item wants it (built-in
+    tools and client-defined functions alike)."""
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
 
 
 class ToolOutcome(msgspec.Struct, kw_only=True):

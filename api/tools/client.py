@@ -22,7 +22,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from referencing.jsonschema import EMPTY_REGISTRY
 
 from api.errors import BadRequestError
-from api.tools.base import ToolOutcome
+from api.tools.base import ToolOutcome, function_spec
 from api.tools.builtins import DEFAULT_TOOL_NAMES
 
 NAME_PATTERN = "^[a-zA-Z0-9_-]{1,64}$"
@@ -38,14 +38,7 @@ class ClientFunction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     def openai_spec(self) -> dict[str, Any]:
         """The function as OpenAI's chat-completions ``tools`` list item wants it."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
-        }
+        return function_spec(self.name, self.description, self.parameters)
 
 
 def check_client_function(
