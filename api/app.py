@@ -65,7 +65,13 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             database_url, instance_id, on_cancel=cancel_local, on_follow=share_local
         )
         await notifications.connect()
-        supervisor = Supervisor(session_factory, instance_id, generation_settings, cancel_local)
+        supervisor = Supervisor(
+            session_factory,
+            instance_id,
+            generation_settings,
+            cancel_local,
+            keep_alive=notifications.connect,
+        )
         # Replies left running by a process that died are settled before we serve.
         await supervisor.reap()
         try:

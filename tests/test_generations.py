@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 import httpx
@@ -9,11 +10,12 @@ from httpx_sse import aconnect_sse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.generation.listener import liveness_name
 from api.generation.supervisor import Supervisor
 from api.settings import load_settings
 from db.engine import create_session_factory
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import stream_events
+from tests.fixtures.app import RunningApp, stream_events
 from tests.test_pipeline import wait_until_settled
 from tests.test_threads import create_thread
 
@@ -142,3 +144,21 @@ async def test_finished_generations_are_pruned_after_the_retention(
 
 def _ignore(generation_id: UUID, reason: str) -> None:
     raise AssertionError("nothing to cancel here")
+
+
+async def test_lost_listen_connection_is_reopened(
+    running_app: RunningApp, db_engine: AsyncEngine
+) -> None:
+    # Without its LISTEN session a process looks dead to the others' reapers.
+    name = liveness_name(running_app.app.state.services.generations.instance_id)
+    query = text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+    async with db_engine.connect() as conn:
+        old_pid = (await conn.execute(query, {"name": name})).scalar_one()
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": old_pid})
+    async with asyncio.timeout(10):
+        while True:
+            async with db_engine.connect() as conn:
+                pid = (await conn.execute(query, {"name": name})).scalar_one_or_none()
+            if pid is not None and pid != old_pid:
+                break
+            await asyncio.sleep(0.1)

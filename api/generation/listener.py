@@ -47,7 +47,10 @@ class Notifications:
         self._waiters: dict[UUID, anyio.Event] = {}
 
     async def connect(self) -> None:
-        """Open the LISTEN connection."""
+        """Open the LISTEN connection, or open it again if it was lost (a server
+        restart): without it this process would look dead to the others."""
+        if self._connection is not None and not self._connection.is_closed():
+            return
         connection = await asyncpg.connect(
             self._dsn, server_settings={"application_name": liveness_name(self._instance_id)}
         )

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from uuid import UUID
 
@@ -47,8 +47,11 @@ class Supervisor:
         instance_id: str,
         settings: GenerationSettings,
         cancel_local: Callable[[UUID, str], None],
+        keep_alive: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._session_factory = session_factory
+        # Called before every heartbeat: reopens this process's LISTEN connection.
+        self._keep_alive = keep_alive
         self._instance_id = instance_id
         self._heartbeat_s = settings.playground_heartbeat_s
         self._lease_s = settings.playground_lease_s
@@ -60,6 +63,8 @@ class Supervisor:
         since_prune = _PRUNE_EVERY_S
         while True:
             try:
+                if self._keep_alive is not None:
+                    await self._keep_alive()
                 await self.heartbeat()
                 await self.reap()
                 if since_prune >= _PRUNE_EVERY_S:
