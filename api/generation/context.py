@@ -11,10 +11,17 @@ the model server would reject it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
+from api.llm.request import (
+    AssistantMessage,
+    ChatMessage,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
 from api.tools.client import ClientFunction
 from api.tools.prompt import build_system_prompt
 from db import models as m
@@ -37,11 +44,9 @@ class ThreadTools:
         )
 
 
-def model_context(
-    thread: m.Thread, path: list[m.Message], tools: ThreadTools
-) -> list[dict[str, Any]]:
+def model_context(thread: m.Thread, path: list[m.Message], tools: ThreadTools) -> list[ChatMessage]:
     """The messages for the model: system prompt, then ``path`` (root first)."""
-    context: list[dict[str, Any]] = []
+    context: list[ChatMessage] = []
     system = build_system_prompt(
         thread_prompt=thread.system_prompt,
         use_default=thread.default_system_prompt,
@@ -50,21 +55,20 @@ def model_context(
         descriptions={name: fn.description for name, fn in tools.client.items()},
     )
     if system:
-        context.append({"role": "system", "content": system})
+        context.append(SystemMessage(content=system))
     answered = {row.tool_call_id for row in path if row.role == "tool" and row.tool_call_id}
     for row in path:
-        if row.role in ("system", "user"):
-            context.append({"role": row.role, "content": row.content})
+        if row.role == "system":
+            context.append(SystemMessage(content=row.content))
+        elif row.role == "user":
+            context.append(UserMessage(content=row.content))
         elif row.role == "assistant":
-            calls = [call for call in row.tool_calls or [] if call.get("id") in answered]
+            stored = msgspec.convert(row.tool_calls or [], list[ToolCall])
+            calls = [call for call in stored if call.id in answered]
             if calls:
-                context.append(
-                    {"role": "assistant", "content": row.content or None, "tool_calls": calls}
-                )
+                context.append(AssistantMessage(content=row.content or None, tool_calls=calls))
             elif row.content:
-                context.append({"role": "assistant", "content": row.content})
+                context.append(AssistantMessage(content=row.content))
         elif row.role == "tool" and row.tool_call_id:
-            context.append(
-                {"role": "tool", "tool_call_id": row.tool_call_id, "content": row.content}
-            )
+            context.append(ToolMessage(tool_call_id=row.tool_call_id, content=row.content))
     return context

@@ -16,7 +16,7 @@ from uuid import UUID
 import anyio
 import asyncpg
 
-from api.generation.store import CANCEL_CHANNEL, EVENTS_CHANNEL, FOLLOW_CHANNEL
+from api.stores.events import CANCEL_CHANNEL, EVENTS_CHANNEL, FOLLOW_CHANNEL
 from db.urls import to_plain_url
 
 logger = logging.getLogger(__name__)
@@ -32,19 +32,27 @@ def liveness_name(instance_id: str) -> str:
 class Notifications:
     """Wakes local followers of remote generations and delivers cancel requests."""
 
-    def __init__(
-        self,
-        database_url: str,
-        instance_id: str,
-        on_cancel: Callable[[UUID], None],
-        on_follow: Callable[[UUID], None],
-    ) -> None:
+    def __init__(self, database_url: str, instance_id: str) -> None:
         self._dsn = to_plain_url(database_url)
         self._instance_id = instance_id
-        self._on_cancel = on_cancel
-        self._on_follow = on_follow
+        self._on_cancel: Callable[[UUID, str], None] | None = None
+        self._on_follow: Callable[[UUID], None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._waiters: dict[UUID, anyio.Event] = {}
+
+    def route_requests(
+        self, *, cancel: Callable[[UUID, str], None], follow: Callable[[UUID], None]
+    ) -> None:
+        """Hand cancel and follow requests for generations to the process's generation
+        manager once it exists (until then none runs here, so there is nothing to do)."""
+        self._on_cancel = cancel
+        self._on_follow = follow
+
+    def cancel_requested(self, generation_id: UUID, reason: str = "cancelled") -> None:
+        """Deliver a request to stop a generation (from a notification, or one stored on
+        the generation row and found by the heartbeat)."""
+        if self._on_cancel is not None:
+            self._on_cancel(generation_id, reason)
 
     async def connect(self) -> None:
         """Open the LISTEN connection, or open it again if it was lost (a server
@@ -82,12 +90,17 @@ class Notifications:
 
     def _on_follow_request(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         try:
-            self._on_follow(UUID(str(payload)))
+            generation_id = UUID(str(payload))
         except ValueError:
             logger.warning("ignored a malformed follow request: %r", payload)
+            return
+        if self._on_follow is not None:
+            self._on_follow(generation_id)
 
     def _on_cancel_request(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         try:
-            self._on_cancel(UUID(str(payload)))
+            generation_id = UUID(str(payload))
         except ValueError:
             logger.warning("ignored a malformed cancel request: %r", payload)
+            return
+        self.cancel_requested(generation_id)

@@ -13,21 +13,17 @@ from uuid import UUID
 
 import anyio
 from anyio.abc import TaskGroup
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import ConflictError
-from api.generation.events import Event
+from api.generation.event_writer import EventWriter
 from api.generation.listener import Notifications
-from api.generation.pipeline import GenerationPlan, GenerationRunner
-from api.generation.store import (
-    EventStore,
-    notify_cancel,
-    notify_follow,
-    read_closing_events,
-    read_events,
-)
+from api.generation.pipeline import GenerationRunner
+from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
+from api.stores.events import notify_cancel, notify_follow, read_closing_events, read_events
+from api.stores.generations import GenerationStore
+from api.streams.events import Event
 from db import models as m
 
 # A missed notification only delays a follower of another process by this much.
@@ -56,7 +52,7 @@ class GenerationManager:
         runner: GenerationRunner,
         task_group: TaskGroup,
         session_factory: async_sessionmaker[AsyncSession],
-        store: EventStore,
+        writer: EventWriter,
         notifications: Notifications,
     ) -> None:
         self.instance_id = instance_id
@@ -64,7 +60,7 @@ class GenerationManager:
         self._runner = runner
         self._task_group = task_group
         self._session_factory = session_factory
-        self._store = store
+        self._writer = writer
         self._notifications = notifications
         self._by_thread: dict[UUID, GenerationStream] = {}
         self._by_id: dict[UUID, GenerationStream] = {}
@@ -76,7 +72,7 @@ class GenerationManager:
             plan.thread_id,
             plan.assistant_id,
             plan.user_id,
-            on_publish=self._store.mark_dirty,
+            on_publish=self._writer.mark_dirty,
         )
         self._by_thread[plan.thread_id] = stream
         self._by_id[plan.generation_id] = stream
@@ -102,16 +98,12 @@ class GenerationManager:
     async def running(self, thread_id: UUID) -> m.Generation | None:
         """The generation running in ``thread_id`` on any process, if any."""
         async with self._session_factory() as session:
-            return await session.scalar(
-                select(m.Generation).where(
-                    m.Generation.thread_id == thread_id, m.Generation.status == "running"
-                )
-            )
+            return await GenerationStore(session).running(thread_id)
 
     async def find(self, generation_id: UUID) -> m.Generation | None:
         """A generation (running or finished within the retention) by id."""
         async with self._session_factory() as session:
-            return await session.get(m.Generation, generation_id)
+            return await GenerationStore(session).get(generation_id)
 
     async def cancel(self, thread_id: UUID, reason: str = "cancelled") -> m.Generation | None:
         """Stop the generation of ``thread_id`` wherever it runs and wait for its final
@@ -125,11 +117,7 @@ class GenerationManager:
             await local.wait_finished()
             return generation
         async with self._session_factory() as session:
-            await session.execute(
-                update(m.Generation)
-                .where(m.Generation.id == generation.id, m.Generation.status == "running")
-                .values(cancel_requested=reason)
-            )
+            await GenerationStore(session).request_cancel(generation.id, reason)
             await notify_cancel(session, generation.id)
             await session.commit()
         with anyio.move_on_after(_REMOTE_CANCEL_WAIT_S):
@@ -148,9 +136,7 @@ class GenerationManager:
         while True:
             waiter = self._notifications.waiter(generation_id)
             async with self._session_factory() as session:
-                status = await session.scalar(
-                    select(m.Generation.status).where(m.Generation.id == generation_id)
-                )
+                status = await GenerationStore(session).status(generation_id)
             if status != "running":
                 return
             with anyio.move_on_after(_POLL_FALLBACK_S):
@@ -176,9 +162,7 @@ class GenerationManager:
                 events = await read_events(session, generation_id, position)
                 status = None
                 if not events:
-                    status = await session.scalar(
-                        select(m.Generation.status).where(m.Generation.id == generation_id)
-                    )
+                    status = await GenerationStore(session).status(generation_id)
                 if not events and status is None:
                     return  # no such generation (or pruned)
                 if status == "running" and not asked:

@@ -6,6 +6,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
+from api.llm.request import FunctionCall, ToolCall
+
 
 @dataclass(slots=True)
 class ToolCallBuffer:
@@ -15,13 +19,9 @@ class ToolCallBuffer:
     name: str = ""
     arguments: str = ""
 
-    def as_openai(self) -> dict[str, Any]:
+    def as_call(self) -> ToolCall:
         """The call as an assistant message's ``tool_calls`` item (stored and sent back)."""
-        return {
-            "id": self.id,
-            "type": "function",
-            "function": {"name": self.name, "arguments": self.arguments},
-        }
+        return ToolCall(id=self.id, function=FunctionCall(name=self.name, arguments=self.arguments))
 
 
 @dataclass(slots=True)
@@ -56,7 +56,7 @@ class Reply:
 
     def final_values(self) -> dict[str, Any]:
         """The columns of the assistant row once this reply is over."""
-        calls = [call.as_openai() for call in self.tool_calls]
+        calls = msgspec.to_builtins([call.as_call() for call in self.tool_calls])
         return {
             "content": self.content,
             "status": self.status,

@@ -4,7 +4,7 @@ The generation task appends events; followers in this process (SSE responses)
 replay what they missed and then wait for more. Every event is also kept for
 Postgres: the final write appends all of them in one statement (so a finished
 generation can be resumed anywhere, after a restart too), and while a follower on
-another process reads the generation, the ``EventStore`` appends them in batches as
+another process reads the generation, the ``EventWriter`` appends them in batches as
 they come. A follower going away never affects the task.
 """
 
@@ -16,7 +16,7 @@ from uuid import UUID
 import anyio
 
 from api.errors import PlaygroundError
-from api.generation.events import Event, EventName
+from api.streams.events import Event, EventName
 
 
 class GenerationStream:
@@ -137,19 +137,3 @@ class GenerationStream:
             if self.finished:
                 return
             await self._changed.wait()
-
-
-def event_id(generation_id: UUID, seq: int) -> str:
-    """The SSE ``id:`` of event ``seq`` of a generation."""
-    return f"{generation_id}:{seq}"
-
-
-def parse_event_id(value: str | None) -> tuple[UUID, int] | None:
-    """The generation and position named by an SSE ``id:``, or None if it names none."""
-    if not value:
-        return None
-    prefix, _, seq = value.rpartition(":")
-    try:
-        return UUID(prefix), int(seq)
-    except ValueError:
-        return None

@@ -16,25 +16,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from uuid import UUID
 
 import anyio
-from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.generation.events import DonePayload, MessageCompleted, encode_payload
-from api.generation.listener import APPLICATION_PREFIX
-from api.generation.store import EVENTS_CHANNEL
+from api.generation.listener import APPLICATION_PREFIX, Notifications
 from api.messages.mapping import to_message
-from api.messages.queries import sibling_ids
 from api.settings import GenerationSettings
+from api.stores.events import append_events, last_seq
+from api.stores.generations import GenerationStore
+from api.stores.messages import MessageStore
+from api.streams.events import DonePayload, Event, EventName, MessageCompleted, encode_payload
 from db import models as m
 
 logger = logging.getLogger(__name__)
 
-INTERRUPTED_ERROR = "the process generating this reply stopped before it finished"
 _PRUNE_EVERY_S = 60.0
 
 
@@ -46,25 +42,22 @@ class Supervisor:
         session_factory: async_sessionmaker[AsyncSession],
         instance_id: str,
         settings: GenerationSettings,
-        cancel_local: Callable[[UUID, str], None],
-        keep_alive: Callable[[], Awaitable[None]] | None = None,
+        notifications: Notifications,
     ) -> None:
         self._session_factory = session_factory
-        # Called before every heartbeat: reopens this process's LISTEN connection.
-        self._keep_alive = keep_alive
+        self._notifications = notifications
         self._instance_id = instance_id
         self._heartbeat_s = settings.playground_heartbeat_s
         self._lease_s = settings.playground_lease_s
         self._retention_s = settings.playground_event_retention_s
-        self._cancel_local = cancel_local
 
     async def run(self) -> None:
         """Loop forever: heartbeat and reap every heartbeat, prune every minute."""
         since_prune = _PRUNE_EVERY_S
         while True:
             try:
-                if self._keep_alive is not None:
-                    await self._keep_alive()
+                # Without its LISTEN connection this process would look dead to others.
+                await self._notifications.connect()
                 await self.heartbeat()
                 await self.reap()
                 if since_prune >= _PRUNE_EVERY_S:
@@ -78,59 +71,20 @@ class Supervisor:
     async def heartbeat(self) -> None:
         """Renew this process's leases; act on cancel requests stored for them."""
         async with self._session_factory() as session:
-            rows = await session.execute(
-                update(m.Generation)
-                .where(m.Generation.owner == self._instance_id, m.Generation.status == "running")
-                .values(heartbeat_at=func.clock_timestamp())
-                .returning(m.Generation.id, m.Generation.cancel_requested)
-            )
-            requested = [(gid, reason) for gid, reason in rows if reason]
+            requested = await GenerationStore(session).renew_leases(self._instance_id)
             await session.commit()
         for generation_id, reason in requested:
-            self._cancel_local(generation_id, reason)
+            self._notifications.cancel_requested(generation_id, reason)
 
     async def reap(self) -> int:
         """Finish the generations of dead processes (and orphaned replies); return how many."""
         async with self._session_factory() as session:
-            owner_gone = text(
-                "NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a"
-                " WHERE a.application_name = :prefix || generation.owner)"
-            ).bindparams(prefix=APPLICATION_PREFIX)
-            lease_expired = m.Generation.heartbeat_at < func.clock_timestamp() - timedelta(
-                seconds=self._lease_s
-            )
-            dead = list(
-                await session.scalars(
-                    select(m.Generation)
-                    .where(
-                        m.Generation.status == "running",
-                        m.Generation.owner != self._instance_id,
-                        or_(lease_expired, owner_gone),
-                    )
-                    .with_for_update(skip_locked=True)
-                )
+            dead = await GenerationStore(session).lock_dead(
+                self._instance_id, self._lease_s, APPLICATION_PREFIX
             )
             for generation in dead:
                 await finish_interrupted(session, generation)
-            orphans = await session.execute(
-                update(m.Message)
-                .where(
-                    m.Message.status == "in_progress",
-                    ~select(m.Generation.id)
-                    .where(
-                        m.Generation.message_id == m.Message.id,
-                        m.Generation.status == "running",
-                    )
-                    .exists(),
-                )
-                .values(
-                    status="interrupted",
-                    error=INTERRUPTED_ERROR,
-                    completed_at=func.clock_timestamp(),
-                )
-                .returning(m.Message.id)
-            )
-            orphan_count = len(orphans.all())
+            orphan_count = await MessageStore(session).interrupt_orphans()
             await session.commit()
         if dead or orphan_count:
             logger.warning(
@@ -143,57 +97,25 @@ class Supervisor:
     async def prune(self) -> None:
         """Delete finished generations (and their events) older than the retention."""
         async with self._session_factory() as session:
-            await session.execute(
-                delete(m.Generation).where(
-                    m.Generation.status == "finished",
-                    m.Generation.finished_at
-                    < func.clock_timestamp() - timedelta(seconds=self._retention_s),
-                )
-            )
+            await GenerationStore(session).prune(self._retention_s)
             await session.commit()
 
 
 async def finish_interrupted(session: AsyncSession, generation: m.Generation) -> None:
     """Mark a dead generation's reply interrupted and append its last events."""
+    messages = MessageStore(session)
     reply = None
     if generation.message_id is not None:
-        reply = (
-            await session.execute(
-                update(m.Message)
-                .where(m.Message.id == generation.message_id, m.Message.status == "in_progress")
-                .values(
-                    status="interrupted",
-                    error=INTERRUPTED_ERROR,
-                    updated_at=func.clock_timestamp(),
-                    completed_at=func.clock_timestamp(),
-                )
-                .returning(m.Message)
-            )
-        ).scalar_one_or_none()
-    last = await session.scalar(
-        select(func.coalesce(func.max(m.GenerationEvent.seq), 0)).where(
-            m.GenerationEvent.generation_id == generation.id
-        )
-    )
-    seq = int(last or 0)
-    events: list[tuple[str, str]] = []
+        reply = await messages.interrupt(generation.message_id)
+    seq = await last_seq(session, generation.id)
+    items: list[tuple[EventName, str]] = []
     if reply is not None:
-        siblings = await sibling_ids(session, reply)
-        events.append(
-            (
-                "message.completed",
-                encode_payload(MessageCompleted(message=to_message(reply, siblings))),
-            )
-        )
-    events.append(("done", encode_payload(DonePayload())))
-    for offset, (name, data) in enumerate(events, start=1):
-        session.add(
-            m.GenerationEvent(generation_id=generation.id, seq=seq + offset, event=name, data=data)
-        )
-    generation.status = "finished"
-    generation.finished_at = func.clock_timestamp()
-    await session.flush()
-    await session.execute(
-        text("SELECT pg_notify(:channel, :payload)"),
-        {"channel": EVENTS_CHANNEL, "payload": f"{generation.id}:{seq + len(events)}"},
-    )
+        completed = MessageCompleted(message=to_message(reply, await messages.sibling_ids(reply)))
+        items.append(("message.completed", encode_payload(completed)))
+    items.append(("done", encode_payload(DonePayload())))
+    events = [
+        Event(seq=seq + offset, name=name, data=data)
+        for offset, (name, data) in enumerate(items, start=1)
+    ]
+    await GenerationStore(session).finish(generation.id)
+    await append_events(session, [(generation.id, events)])

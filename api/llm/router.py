@@ -17,7 +17,8 @@ from openai import AsyncOpenAI, AsyncStream
 
 from api.llm.chunks import ChunkStream
 from api.llm.errors import describe_upstream_error
-from api.llm.offline import OFFLINE_API_KEY, OFFLINE_BASE_URL, OfflineTransport
+from api.llm.offline_server import OFFLINE_API_KEY, OFFLINE_BASE_URL, OfflineTransport
+from api.llm.request import ChatMessage, ToolSpec
 from api.settings import OFFLINE_MODEL, ModelSettings
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ _NOT_CHAT = ("embedding", "tts", "whisper", "dall-e", "moderation", "davinci", "
 # every other param goes into the request body as is, so server-specific ones
 # (``top_k`` for vLLM, ...) reach the server.
 _RESERVED = frozenset(
-    {"model", "messages", "stream", "stream_options", "extra_headers", "extra_query",
+    {"model", "messages", "tools", "stream", "stream_options", "extra_headers", "extra_query",
      "extra_body", "timeout"}
 )  # fmt: skip
 
@@ -184,15 +185,20 @@ class ModelRouter:
         raise UnknownModelError(model)
 
     async def open_stream(
-        self, model: str, messages: list[dict[str, Any]], params: dict[str, Any]
+        self,
+        model: str,
+        messages: list[ChatMessage],
+        params: dict[str, Any],
+        tools: list[ToolSpec] | None = None,
     ) -> ChunkStream:
         """Start a streamed completion and return once the server has answered.
 
         Errors before the first byte (status, connection, timeout) raise here as
         ``openai`` exceptions, so the caller can still answer a real HTTP error; map
-        them with ``describe_error``. ``params`` are the sampling parameters and tools
-        (None values are left out). The SDK's own ``post`` makes the request, with its
-        retries, errors and SSE decoding; chunks come back as msgspec Structs.
+        them with ``describe_error``. ``params`` are the sampling parameters (None
+        values are left out). The typed messages and tools are turned into JSON here,
+        once. The SDK's own ``post`` makes the request, with its retries, errors and
+        SSE decoding; chunks come back as msgspec Structs.
         """
         client = self.client_for(model)
         body: dict[str, Any] = {
@@ -200,9 +206,11 @@ class ModelRouter:
             for key, value in params.items()
             if value is not None and key not in _RESERVED
         }
+        if tools:
+            body["tools"] = msgspec.to_builtins(tools)
         body.update(
             model=model,
-            messages=messages,
+            messages=msgspec.to_builtins(messages),
             stream=True,
             stream_options={"include_usage": True},
         )

@@ -9,9 +9,8 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from api.deps import provide_generations, provide_message_service
-from api.generation.manager import GenerationManager
-from api.generation.sse import sse_response
+from api.http.sse import sse_response
+from api.messages.deps import provide_message_service, provide_send_service
 from api.messages.schemas import (
     EditMessage,
     Message,
@@ -20,7 +19,8 @@ from api.messages.schemas import (
     SendMessage,
     ToolOutputs,
 )
-from api.messages.service import MessageService, StartedGeneration
+from api.messages.sending import SendService, StartedGeneration
+from api.messages.service import MessageService
 
 IdempotencyKey = Annotated[
     str | None,
@@ -38,7 +38,7 @@ class MessageController(Controller):
     tags = ["messages"]
     dependencies = {
         "messages": Provide(provide_message_service, sync_to_thread=False),
-        "generations": Provide(provide_generations, sync_to_thread=False),
+        "sending": Provide(provide_send_service, sync_to_thread=False),
     }
 
     @get("/", operation_id="listMessages")
@@ -62,7 +62,7 @@ class MessageController(Controller):
     async def send_message(
         self,
         messages: NamedDependency[MessageService],
-        generations: NamedDependency[GenerationManager],
+        sending: NamedDependency[SendService],
         thread_id: FromPath[UUID],
         data: JSONBody[SendMessage],
         idempotency_key: IdempotencyKey = None,
@@ -73,8 +73,8 @@ class MessageController(Controller):
         another."""
         if not data.generate:
             return Response(await messages.append(thread_id, data), status_code=201)
-        started = await messages.start_send(thread_id, data, idempotency_key)
-        return await _answer(messages, generations, started, streamed=data.stream)
+        started = await sending.send(thread_id, data, idempotency_key)
+        return await _answer(sending, started, streamed=data.stream)
 
     @patch("/{message_id:uuid}", operation_id="editMessage")
     async def edit_message(
@@ -100,8 +100,7 @@ class MessageController(Controller):
     @post("/{message_id:uuid}/regenerate", operation_id="regenerateMessage", status_code=200)
     async def regenerate(
         self,
-        messages: NamedDependency[MessageService],
-        generations: NamedDependency[GenerationManager],
+        sending: NamedDependency[SendService],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[Regenerate | None] = None,
@@ -109,38 +108,33 @@ class MessageController(Controller):
     ) -> Response[Any]:
         """Generate a new reply beside an assistant message (or below a user message)."""
         body = data or Regenerate()
-        started = await messages.start_regenerate(thread_id, message_id, body, idempotency_key)
-        return await _answer(messages, generations, started, streamed=body.stream)
+        started = await sending.regenerate(thread_id, message_id, body, idempotency_key)
+        return await _answer(sending, started, streamed=body.stream)
 
     @post("/{message_id:uuid}/tool_outputs", operation_id="submitToolOutputs", status_code=200)
     async def submit_tool_outputs(
         self,
-        messages: NamedDependency[MessageService],
-        generations: NamedDependency[GenerationManager],
+        sending: NamedDependency[SendService],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[ToolOutputs],
     ) -> Response[Any]:
         """Answer the client-defined function calls of a reply in ``requires_action``;
         the reply resumes (SSE, or JSON with ``stream: false``)."""
-        started = await messages.start_tool_outputs(thread_id, message_id, data)
-        return await _answer(messages, generations, started, streamed=data.stream)
+        started = await sending.tool_outputs(thread_id, message_id, data)
+        return await _answer(sending, started, streamed=data.stream)
 
 
 async def _answer(
-    messages: MessageService,
-    generations: GenerationManager,
-    started: StartedGeneration,
-    *,
-    streamed: bool,
+    sending: SendService, started: StartedGeneration, *, streamed: bool
 ) -> Response[Any]:
     if started.stream is not None:
         # Waiting for the model's first answer lets a failure before any output be a
         # real 502/504.
         await started.stream.wait_opened()
-    events = generations.follow(started.generation_id)
+    events = sending.follow(started.generation_id)
     if streamed:
         return sse_response(events, started.generation_id)
     async for _ in events:
         pass
-    return Response(await messages.result(started.generation_id), status_code=200)
+    return Response(await sending.result(started.generation_id), status_code=200)

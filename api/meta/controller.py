@@ -6,10 +6,10 @@ import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.deps import services_of
-from api.llm.router import ModelInfo
-from api.tools.registry import ToolInfo
+from api.llm.router import ModelInfo, ModelRouter
+from api.tools.registry import ToolInfo, ToolRegistry
 
 
 class ModelList(msgspec.Struct, kw_only=True):
@@ -40,17 +40,19 @@ class MetaController(Controller):
     @get("/api/models", operation_id="listModels")
     async def list_models(self, state: State) -> ModelList:
         """The models on offer; the offline one needs no API key."""
-        models = services_of(state).models
+        models: ModelRouter = state.models
         return ModelList(data=models.models, default_model=models.default_model)
 
     @get("/api/tools", operation_id="listTools")
     async def list_tools(self, state: State) -> ToolList:
         """The server-side tools with their argument schemas."""
-        return ToolList(data=services_of(state).tools.all())
+        tools: ToolRegistry = state.tools
+        return ToolList(data=tools.all())
 
     @get("/healthz", operation_id="health")
     async def health(self, state: State) -> Health:
         """Answers when the process runs and its database answers a query."""
-        async with services_of(state).session_factory() as session:
+        session_factory: async_sessionmaker[AsyncSession] = state.session_factory
+        async with session_factory() as session:
             await session.execute(text("SELECT 1"))
         return Health(status="ok", database="ok")

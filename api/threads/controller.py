@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from api.deps import provide_thread_service
+from api.threads.deps import provide_thread_service
 from api.threads.schemas import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.service import ThreadService
 

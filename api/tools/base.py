@@ -23,6 +23,8 @@ import anyio
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.llm.request import FunctionSpec, ToolSpec
+
 A = TypeVar("A", bound=msgspec.Struct)
 
 ERROR_PREFIX = "error: "
@@ -73,18 +75,17 @@ class Tool(Generic[A]):
         """The JSON Schema of the arguments: a self-contained object schema (no ``$ref``)."""
         return copy.deepcopy(_object_schema(self.arguments))
 
-    def openai_spec(self) -> dict[str, Any]:
+    def openai_spec(self) -> ToolSpec:
         """The tool as OpenAI's chat-completions ``tools`` list item wants it."""
         return function_spec(self.name, self.description, self.parameters())
 
 
-def function_spec(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+def function_spec(name: str, description: str, parameters: dict[str, Any]) -> ToolSpec:
     """A function as OpenAI's chat-completions ``tools`` list item wants it (built-in
     tools and client-defined functions alike)."""
-    return {
-        "type": "function",
-        "function": {"name": name, "description": description, "parameters": parameters},
-    }
+    return ToolSpec(
+        function=FunctionSpec(name=name, description=description, parameters=parameters)
+    )
 
 
 class ToolOutcome(msgspec.Struct, kw_only=True):

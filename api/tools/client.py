@@ -22,6 +22,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from referencing.jsonschema import EMPTY_REGISTRY
 
 from api.errors import BadRequestError
+from api.llm.request import ToolSpec
 from api.tools.base import ToolOutcome, function_spec
 from api.tools.builtins import DEFAULT_TOOL_NAMES
 
@@ -36,7 +37,7 @@ class ClientFunction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # A JSON Schema whose top-level ``type`` is ``"object"``.
     parameters: dict[str, Any]
 
-    def openai_spec(self) -> dict[str, Any]:
+    def openai_spec(self) -> ToolSpec:
         """The function as OpenAI's chat-completions ``tools`` list item wants it."""
         return function_spec(self.name, self.description, self.parameters)
 

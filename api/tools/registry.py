@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from api.llm.request import ToolSpec
 from api.tools.base import Tool
 from api.tools.builtins import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES
 
@@ -62,7 +63,7 @@ class ToolRegistry:
         """The tools a new thread enables when it names none."""
         return list(self._defaults)
 
-    def openai_specs(self, names: Iterable[str]) -> list[dict[str, Any]]:
+    def openai_specs(self, names: Iterable[str]) -> list[ToolSpec]:
         """The OpenAI ``tools`` entries of the named tools (unknown names are skipped)."""
         return [tool.openai_spec() for name in names if (tool := self._tools.get(name))]
 

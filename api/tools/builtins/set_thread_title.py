@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from sqlalchemy import func, update
 
+from api.stores.threads import ThreadStore
 from api.tools.base import Tool, ToolContext, ToolError
-from db.models import Thread
 
 TITLE_MAX_CHARS = 80
 
@@ -36,13 +35,7 @@ async def set_thread_title(args: SetThreadTitleArgs, ctx: ToolContext) -> dict[s
     if not title:
         raise ToolError("invalid arguments for set_thread_title: title must not be blank")
     async with ctx.session_factory() as session, session.begin():
-        result = await session.execute(
-            update(Thread)
-            .where(Thread.id == ctx.thread_id)
-            .values(title=title, updated_at=func.now())
-            .returning(Thread.id)
-        )
-        if result.scalar_one_or_none() is None:
+        if not await ThreadStore(session).set_title(ctx.thread_id, title):
             raise ToolError(f"thread {ctx.thread_id} no longer exists")
     return {"title": title}
 

@@ -10,10 +10,10 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter
 
-from api.deps import provide_generations
 from api.generation.manager import GenerationManager
-from api.generation.sse import sse_response
-from api.generation.stream import parse_event_id
+from api.http.sse import sse_response
+from api.streams.deps import provide_generations
+from api.streams.events import parse_event_id
 
 LastEventId = Annotated[str | None, HeaderParameter(name="Last-Event-ID")]
 

@@ -7,8 +7,7 @@ from uuid import UUID
 
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api.generation.events import Event
-from api.generation.stream import event_id
+from api.streams.events import Event, event_id
 
 
 def sse_response(events: AsyncIterator[Event], generation_id: UUID) -> ServerSentEvent:

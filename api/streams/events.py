@@ -1,7 +1,8 @@
-"""SSE event payloads of a generation, as DESIGN.md names them.
+"""The events of a generation (README "SSE events"): names, payloads and ids.
 
 Payloads are encoded to JSON once, when published, so every follower of a
-generation sends the same bytes without re-encoding.
+generation sends the same bytes without re-encoding. An event's id is
+``<generation id>:<seq>``, the same in every process.
 """
 
 from __future__ import annotations
@@ -93,3 +94,19 @@ class Event:
 def encode_payload(payload: msgspec.Struct | dict[str, Any]) -> str:
     """Encode a payload as the JSON text of an SSE ``data:`` field."""
     return msgspec.json.encode(payload).decode()
+
+
+def event_id(generation_id: UUID, seq: int) -> str:
+    """The SSE ``id:`` of event ``seq`` of a generation."""
+    return f"{generation_id}:{seq}"
+
+
+def parse_event_id(value: str | None) -> tuple[UUID, int] | None:
+    """The generation and position named by an SSE ``id:``, or None if it names none."""
+    if not value:
+        return None
+    prefix, _, seq = value.rpartition(":")
+    try:
+        return UUID(prefix), int(seq)
+    except ValueError:
+        return None

@@ -1,0 +1,40 @@
+"""What a generation is asked to do, decided and stored by the request that starts it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from api.llm.request import ChatMessage
+from api.messages.schemas import Message
+from api.tools.client import ClientFunction
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationPlan:
+    """Everything a generation needs; its rows are stored before it starts."""
+
+    generation_id: UUID
+    thread_id: UUID
+    assistant_id: UUID
+    user_id: UUID | None
+    announce: list[Message]
+    model: str
+    params: dict[str, Any]
+    context: list[ChatMessage]
+    # Offered to the model: built-in tool names enabled in the thread, client functions.
+    tools: list[str] = field(default_factory=list)
+    client_functions: dict[str, ClientFunction] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Turn:
+    """The assistant row being written and what the model is sent for it."""
+
+    assistant_id: UUID
+    context: list[ChatMessage]
+    # The row's siblings, known when it was stored: only this generation adds messages
+    # to the thread while it runs, so they need not be read back.
+    sibling_ids: list[UUID]
+    rounds: int = 0

@@ -1,0 +1,135 @@
+"""The app's long-lived resources, one lifespan each, entered in the order of
+``LIFESPANS`` and closed in reverse.
+
+Each reads what it needs from ``app.state`` and puts its resource there:
+
+- ``database``: the engine and session factory (``engine``, ``session_factory``);
+- ``models``: the model router and the tool registry (``models``, ``tools``);
+- ``notifications``: this process's LISTEN connection (``notifications``);
+- ``supervisor``: settles replies left running by dead processes before the app
+  serves, then keeps leases, reaps and prunes (its heartbeat also keeps the LISTEN
+  connection open);
+- ``generations``: the generation manager and its event writer (``generations``);
+  on shutdown running replies get ``PLAYGROUND_SHUTDOWN_GRACE_S`` to finish.
+
+``app.state`` starts with ``settings``, ``database_url`` and ``instance_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from litestar import Litestar
+
+from api.generation.event_writer import EventWriter
+from api.generation.listener import Notifications
+from api.generation.manager import GenerationManager
+from api.generation.pipeline import GenerationRunner
+from api.generation.supervisor import Supervisor
+from api.llm.router import ModelRouter
+from api.settings import Settings
+from api.tools.registry import default_registry
+from db.engine import create_engine, create_session_factory
+
+
+def _settings(app: Litestar) -> Settings:
+    settings: Settings = app.state.settings
+    return settings
+
+
+@asynccontextmanager
+async def database(app: Litestar) -> AsyncIterator[None]:
+    """The connection pool, disposed of at the end."""
+    settings = _settings(app).db
+    engine = create_engine(
+        app.state.database_url,
+        pool_size=settings.playground_db_pool_size,
+        echo=settings.playground_db_echo,
+    )
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def models(app: Litestar) -> AsyncIterator[None]:
+    """The model clients (their connection pools are closed at the end) and the tools."""
+    router = ModelRouter(_settings(app).models)
+    try:
+        await router.start()
+        app.state.models = router
+        app.state.tools = default_registry()
+        yield
+    finally:
+        await router.aclose()
+
+
+@asynccontextmanager
+async def notifications(app: Litestar) -> AsyncIterator[None]:
+    """The LISTEN connection, closed at the end."""
+    listener = Notifications(app.state.database_url, app.state.instance_id)
+    await listener.connect()
+    app.state.notifications = listener
+    try:
+        yield
+    finally:
+        await listener.close()
+
+
+@asynccontextmanager
+async def supervisor(app: Litestar) -> AsyncIterator[None]:
+    """Reap before serving, then heartbeat, reap and prune until the app stops."""
+    bookkeeper = Supervisor(
+        app.state.session_factory,
+        app.state.instance_id,
+        _settings(app).generation,
+        app.state.notifications,
+    )
+    await bookkeeper.reap()
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(bookkeeper.run, name="generation supervisor")
+        try:
+            yield
+        finally:
+            task_group.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def generations(app: Litestar) -> AsyncIterator[None]:
+    """Run generations in a task group; drain them (and store their events) at the end."""
+    settings = _settings(app).generation
+    writer = EventWriter(app.state.engine, settings.playground_event_flush_ms / 1000)
+    listener: Notifications = app.state.notifications
+    async with anyio.create_task_group() as task_group:
+        manager = GenerationManager(
+            instance_id=app.state.instance_id,
+            runner=GenerationRunner(
+                app.state.engine,
+                app.state.session_factory,
+                app.state.models,
+                app.state.tools,
+                settings,
+            ),
+            task_group=task_group,
+            session_factory=app.state.session_factory,
+            writer=writer,
+            notifications=listener,
+        )
+        listener.route_requests(cancel=manager.cancel_local, follow=manager.share_local)
+        task_group.start_soon(writer.run, name="generation event writer")
+        app.state.generations = manager
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                await manager.drain(settings.playground_shutdown_grace_s)
+                await writer.flush()
+            task_group.cancel_scope.cancel()
+
+
+LIFESPANS = [database, models, notifications, supervisor, generations]

@@ -1,0 +1,322 @@
+"""Sending: store a user message (or tool outputs) and a reply placeholder, then start
+the generation that writes the reply.
+
+Sends and regenerations validate and store their rows here, before any response
+starts, then hand a ``GenerationPlan`` to the generation manager. The thread row is
+locked first, like every transaction that changes a thread's messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnavailableError,
+    UnprocessableError,
+    UpstreamError,
+)
+from api.generation.context import ThreadTools, model_context
+from api.generation.manager import GenerationManager, new_generation_id
+from api.generation.plan import GenerationPlan
+from api.generation.stream import GenerationStream
+from api.llm.router import ModelRouter
+from api.messages.idempotency import IdempotentRequest
+from api.messages.mapping import to_message
+from api.messages.rules import choose_parent, resolve_model
+from api.messages.schemas import Regenerate, SendMessage, SendResult, ToolOutput, ToolOutputs
+from api.settings import GenerationSettings
+from api.stores.generations import BUSY_INDEXES, IDEMPOTENCY_INDEX, GenerationStore
+from api.stores.messages import MessageStore, message_in, new_message, reply_placeholder
+from api.stores.threads import ThreadStore
+from api.stores.tree import MessageTree
+from api.streams.events import Event
+from api.validation import check_content, check_model, check_no_nul
+from db import models as m
+
+
+@dataclass(frozen=True, slots=True)
+class StartedGeneration:
+    """A generation a send or regenerate started, or (``stream`` None) the one an
+    earlier request with the same idempotency key started."""
+
+    generation_id: UUID
+    stream: GenerationStream | None
+
+
+class SendService:
+    """Send, regenerate and answer tool calls over one DB session."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        models: ModelRouter,
+        generations: GenerationManager,
+        settings: GenerationSettings,
+    ) -> None:
+        self._session = session
+        self._threads = ThreadStore(session)
+        self._messages = MessageStore(session)
+        self._runs = GenerationStore(session)
+        self._models = models
+        self._generations = generations
+        self._max_chars = settings.playground_max_content_chars
+
+    async def send(
+        self, thread_id: UUID, body: SendMessage, idempotency_key: str | None = None
+    ) -> StartedGeneration:
+        """Store the user message and a reply placeholder, then start the generation."""
+        if body.role != "user":
+            raise BadRequestError(
+                f"role {body.role!r} is only allowed with generate: false",
+                extra={"field": "role"},
+            )
+        check_content(body.content, self._max_chars)
+        check_no_nul(body)
+        request = IdempotentRequest.of(idempotency_key, f"send {thread_id}", body)
+        earlier = await self._earlier(thread_id, request)
+        if earlier is not None:
+            return earlier
+        await self._settle_busy(thread_id, body.if_busy)
+        thread = await self._threads.get(thread_id, lock=True)
+        model, params = resolve_model(self._models, thread, body.model, body.params)
+        tree = await self._messages.tree(thread_id)
+        parent = choose_parent(thread, tree, body.parent_id)
+        user = new_message(thread_id, parent.id if parent else None, "user", body.content)
+        path = [*tree.path_to(parent.id if parent else None), user]
+        return await self._start(thread, [user], path, model, params, request, tree)
+
+    async def regenerate(
+        self,
+        thread_id: UUID,
+        message_id: UUID,
+        body: Regenerate,
+        idempotency_key: str | None = None,
+    ) -> StartedGeneration:
+        """Start a new reply beside an assistant message, or below a user message."""
+        check_no_nul(body)
+        request = IdempotentRequest.of(
+            idempotency_key, f"regenerate {thread_id} {message_id}", body
+        )
+        earlier = await self._earlier(thread_id, request)
+        if earlier is not None:
+            return earlier
+        await self._settle_busy(thread_id, body.if_busy)
+        thread = await self._threads.get(thread_id, lock=True)
+        tree = await self._messages.tree(thread_id)
+        target = message_in(tree, thread_id, message_id)
+        if target.role == "assistant":
+            parent_id = target.parent_id
+        elif target.role == "user":
+            parent_id = target.id
+        else:
+            raise BadRequestError(
+                f"message {message_id} is a {target.role} message; regenerate an assistant "
+                "reply or a user message",
+                extra={"field": "message_id"},
+            )
+        model, params = resolve_model(self._models, thread, body.model, body.params)
+        return await self._start(thread, [], tree.path_to(parent_id), model, params, request, tree)
+
+    async def tool_outputs(
+        self, thread_id: UUID, message_id: UUID, body: ToolOutputs
+    ) -> StartedGeneration:
+        """Store the client's outputs for a reply waiting on them, then resume the reply."""
+        check_no_nul(body)
+        await self._settle_busy(thread_id, "reject")
+        thread = await self._threads.get(thread_id, lock=True)
+        tree = await self._messages.tree(thread_id)
+        waiting = message_in(tree, thread_id, message_id)
+        if waiting.status != "requires_action":
+            raise ConflictError(
+                f"message {message_id} is not waiting for tool outputs (status {waiting.status})"
+            )
+        # The built-in calls of that turn were answered already, as a chain of tool rows.
+        chain = [waiting]
+        while children := [c for c in tree.children[chain[-1].id] if c.role == "tool"]:
+            chain.append(children[0])
+        answered = {row.tool_call_id for row in chain[1:]}
+        pending = [
+            call["id"] for call in waiting.tool_calls or [] if call.get("id") not in answered
+        ]
+        rows = []
+        parent_id = chain[-1].id
+        for output in _in_call_order(body.outputs, pending):
+            row = new_message(
+                thread_id, parent_id, "tool", self._output_text(output), tool_call_id=output.call_id
+            )
+            rows.append(row)
+            parent_id = row.id
+        self._messages.mark_answered(waiting)
+        model, params = waiting.model or thread.model, dict(waiting.params or {})
+        check_model(self._models, model)
+        path = [*tree.path_to(chain[-1].id), *rows]
+        return await self._start(thread, rows, path, model, params, None, tree)
+
+    def _output_text(self, output: ToolOutput) -> str:
+        content = (
+            output.output
+            if isinstance(output.output, str)
+            else msgspec.json.encode(output.output).decode()
+        )
+        if len(content) > self._max_chars:
+            raise PayloadTooLargeError(
+                f"the output for {output.call_id} is {len(content)} characters long; "
+                f"the limit is {self._max_chars}",
+                extra={"field": "outputs.output", "limit": self._max_chars},
+            )
+        return content
+
+    def follow(self, generation_id: UUID) -> AsyncIterator[Event]:
+        """The events of a generation this service started (or an earlier request did)."""
+        return self._generations.follow(generation_id)
+
+    async def result(self, generation_id: UUID) -> SendResult:
+        """The stored outcome of a finished generation, for a non-streamed request."""
+        generation = await self._runs.get(generation_id)
+        if generation is None:
+            raise NotFoundError(f"generation {generation_id} not found")
+        tree = await self._messages.tree(generation.thread_id)
+        assistant = tree.by_id.get(generation.message_id) if generation.message_id else None
+        if assistant is None:
+            raise NotFoundError(f"the reply of generation {generation_id} was deleted")
+        if assistant.status == "failed":
+            raise UpstreamError(assistant.error or "the model server failed")
+        user = next(
+            (row for row in reversed(tree.path_to(assistant.id)) if row.role == "user"), None
+        )
+        return SendResult(
+            user_message=to_message(user, tree.sibling_ids(user)) if user else None,
+            assistant_message=to_message(assistant, tree.sibling_ids(assistant)),
+        )
+
+    async def _earlier(
+        self, thread_id: UUID, request: IdempotentRequest | None
+    ) -> StartedGeneration | None:
+        """The generation an earlier request with the same idempotency key started."""
+        if request is None:
+            return None
+        generation = await self._runs.by_key(thread_id, request.key)
+        if generation is None:
+            return None
+        if generation.request_hash != request.digest:
+            raise UnprocessableError(
+                f"Idempotency-Key {request.key!r} was used with a different request; "
+                "use a new key for a new request",
+                extra={"field": "Idempotency-Key"},
+            )
+        return StartedGeneration(generation_id=generation.id, stream=None)
+
+    async def _settle_busy(self, thread_id: UUID, if_busy: str) -> None:
+        """With ``if_busy: interrupt``, stop the running reply (any process) first."""
+        if not self._generations.accepting:
+            raise UnavailableError("this server is shutting down; retry on another one")
+        if if_busy == "interrupt":
+            await self._generations.cancel(thread_id, "cancelled")
+
+    async def _start(
+        self,
+        thread: m.Thread,
+        new_rows: list[m.Message],
+        path: list[m.Message],
+        model: str,
+        params: dict[str, Any],
+        request: IdempotentRequest | None,
+        tree: MessageTree,
+    ) -> StartedGeneration:
+        """Store ``new_rows``, the reply placeholder and the generation in one
+        transaction, then start it."""
+        thread_id = thread.id  # read before a rollback could expire the row
+        tools = ThreadTools.of(thread)
+        context = model_context(thread, path, tools)
+        assistant = reply_placeholder(
+            thread_id,
+            path[-1].id if path else None,
+            model=model,
+            params=params,
+            request_message_count=len(context),
+        )
+        generation = m.Generation(
+            id=new_generation_id(),
+            thread_id=thread_id,
+            message_id=assistant.id,
+            owner=self._generations.instance_id,
+            idempotency_key=request.key if request else None,
+            request_hash=request.digest if request else None,
+        )
+        try:
+            await self._messages.add([*new_rows, assistant])
+            await self._runs.add(generation)
+            await self._threads.set_head(thread_id, assistant.id)
+            await self._session.commit()
+        except IntegrityError as exc:
+            await self._session.rollback()
+            violated = str(exc.orig)
+            if not any(index in violated for index in (*BUSY_INDEXES, IDEMPOTENCY_INDEX)):
+                raise
+            # A retry racing its first attempt lands here once that one committed.
+            earlier = await self._earlier(thread_id, request)
+            if earlier is not None:
+                return earlier
+            raise await self._busy(thread_id) from exc
+        # The new rows came back with their defaults (eager_defaults): no reload needed.
+        grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
+        announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
+        plan = GenerationPlan(
+            generation_id=generation.id,
+            thread_id=thread_id,
+            assistant_id=assistant.id,
+            user_id=new_rows[0].id if new_rows else None,
+            announce=announce,
+            model=model,
+            params=params,
+            context=context,
+            tools=tools.builtin,
+            client_functions=tools.client,
+        )
+        stream = self._generations.start(plan)
+        return StartedGeneration(generation_id=generation.id, stream=stream)
+
+    async def _busy(self, thread_id: UUID) -> ConflictError:
+        running = await self._runs.running(thread_id)
+        message_id = running.message_id if running else None
+        return ConflictError(
+            f"a reply is already being generated in this thread (message {message_id}); "
+            "wait for it or cancel it",
+            extra={"message_id": str(message_id)},
+        )
+
+
+def _in_call_order(outputs: list[ToolOutput], pending: list[str]) -> list[ToolOutput]:
+    """The outputs in the order of the calls; 400 for unknown, repeated or missing ids."""
+    by_id: dict[str, ToolOutput] = {}
+    for index, output in enumerate(outputs):
+        field = f"outputs[{index}].call_id"
+        if output.call_id not in pending:
+            raise BadRequestError(
+                f"{field}: {output.call_id!r} is not a call waiting for output; "
+                f"waiting: {', '.join(pending) or '(none)'}",
+                extra={"field": field, "pending_call_ids": pending},
+            )
+        if output.call_id in by_id:
+            raise BadRequestError(
+                f"{field}: {output.call_id!r} is answered twice", extra={"field": field}
+            )
+        by_id[output.call_id] = output
+    missing = [call_id for call_id in pending if call_id not in by_id]
+    if missing:
+        raise BadRequestError(
+            f"outputs: no output for {', '.join(missing)}; every waiting call needs one",
+            extra={"field": "outputs", "missing_call_ids": missing},
+        )
+    return [by_id[call_id] for call_id in pending]

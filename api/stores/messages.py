@@ -1,0 +1,220 @@
+"""The ``message`` table: the tree of turns, and the replies being written into it.
+
+Every statement that writes a message row is here: sends, tool rounds, edits,
+deletes, forks, the batched content flushes of a reply, its final write, and the
+reaper's ``interrupted`` marks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.errors import NotFoundError
+from api.stores.tree import MessageTree
+from db import models as m
+
+INTERRUPTED_ERROR = "the process generating this reply stopped before it finished"
+
+# Columns a fork copies from each message on the path; ids and parents are remapped.
+_COPIED_COLUMNS = (
+    "role",
+    "content",
+    "status",
+    "model",
+    "params",
+    "request_message_count",
+    "prompt_tokens",
+    "completion_tokens",
+    "finish_reason",
+    "time_to_first_token_ms",
+    "duration_ms",
+    "error",
+    "tool_calls",
+    "tool_call_id",
+    "created_at",
+    "completed_at",
+)
+
+
+def new_message(
+    thread_id: UUID, parent_id: UUID | None, role: str, content: str, **columns: Any
+) -> m.Message:
+    """A new message row (a fresh id, ``completed``, unless ``columns`` say otherwise)."""
+    columns.setdefault("status", "completed")
+    columns.setdefault("id", uuid.uuid4())
+    return m.Message(
+        thread_id=thread_id, parent_id=parent_id, role=role, content=content, **columns
+    )
+
+
+def reply_placeholder(
+    thread_id: UUID,
+    parent_id: UUID | None,
+    *,
+    model: str,
+    params: dict[str, Any],
+    request_message_count: int,
+) -> m.Message:
+    """The assistant row a generation writes into, ``in_progress`` until its final write."""
+    return new_message(
+        thread_id,
+        parent_id,
+        "assistant",
+        "",
+        status="in_progress",
+        model=model,
+        params=params,
+        request_message_count=request_message_count,
+    )
+
+
+def message_in(tree: MessageTree, thread_id: UUID, message_id: UUID) -> m.Message:
+    """The message ``message_id`` of this thread, or a 404 (also for another thread's)."""
+    row = tree.by_id.get(message_id)
+    if row is None:
+        raise NotFoundError(f"message {message_id} not found in thread {thread_id}")
+    return row
+
+
+class MessageStore:
+    """Reads and writes of message rows in the caller's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def tree(self, thread_id: UUID) -> MessageTree:
+        """Every message of a thread, as a tree (one indexed query)."""
+        rows = await self._session.scalars(
+            select(m.Message)
+            .where(m.Message.thread_id == thread_id)
+            .execution_options(populate_existing=True)
+        )
+        return MessageTree(list(rows))
+
+    async def get(self, message_id: UUID) -> m.Message:
+        """A message row as stored now."""
+        return await self._session.get_one(m.Message, message_id, populate_existing=True)
+
+    async def sibling_ids(self, row: m.Message) -> list[UUID]:
+        """Ids of the messages sharing ``row``'s parent (itself included), oldest first."""
+        same_parent = (
+            m.Message.parent_id.is_(None)
+            if row.parent_id is None
+            else m.Message.parent_id == row.parent_id
+        )
+        result = await self._session.scalars(
+            select(m.Message.id)
+            .where(m.Message.thread_id == row.thread_id, same_parent)
+            .order_by(m.Message.created_at, m.Message.id)
+        )
+        return list(result)
+
+    async def add(self, rows: list[m.Message]) -> None:
+        """Insert rows in one multi-row INSERT (a parent in the same statement satisfies
+        its child's foreign key); their server defaults come back with it."""
+        self._session.add_all(rows)
+        await self._session.flush()
+
+    async def add_chain(self, rows: list[m.Message]) -> None:
+        """Insert a chain one row at a time, so each parent exists and the timestamps
+        increase along it (tool results answered in order)."""
+        for row in rows:
+            self._session.add(row)
+            await self._session.flush()
+
+    async def copy_path(self, path: list[m.Message], thread_id: UUID) -> UUID | None:
+        """Copy ``path`` (root first) into ``thread_id`` with new ids; the new leaf's id."""
+        parent_id: UUID | None = None
+        for original in path:
+            copy = m.Message(id=uuid.uuid4(), thread_id=thread_id, parent_id=parent_id)
+            for column in _COPIED_COLUMNS:
+                setattr(copy, column, getattr(original, column))
+            self._session.add(copy)
+            parent_id = copy.id
+        await self._session.flush()
+        return parent_id
+
+    async def edit(self, row: m.Message, content: str) -> None:
+        """Replace a message's text in place."""
+        row.content = content
+        row.updated_at = func.clock_timestamp()
+        await self._session.flush()
+
+    def mark_answered(self, row: m.Message) -> None:
+        """A reply waiting for client tool outputs has them now (written with the unit
+        of work that stores the outputs)."""
+        row.status = "completed"
+
+    async def delete(self, row: m.Message) -> None:
+        """Delete a message and everything below it (ON DELETE CASCADE)."""
+        await self._session.delete(row)
+        await self._session.flush()
+
+    async def finish_reply(self, message_id: UUID, values: dict[str, Any]) -> m.Message | None:
+        """The final write of a reply's row; the row as stored (None if it was deleted)."""
+        result = await self._session.execute(
+            update(m.Message)
+            .where(m.Message.id == message_id)
+            .values(
+                **values, updated_at=func.clock_timestamp(), completed_at=func.clock_timestamp()
+            )
+            .returning(m.Message)
+        )
+        return result.scalar_one_or_none()
+
+    async def fail_if_running(self, message_id: UUID, error: str) -> None:
+        """Mark a reply failed unless something else already finished it."""
+        await self._session.execute(
+            update(m.Message)
+            .where(m.Message.id == message_id, m.Message.status == "in_progress")
+            .values(status="failed", error=error)
+        )
+
+    async def interrupt(self, message_id: UUID) -> m.Message | None:
+        """Mark a reply whose process died ``interrupted`` (keeping its flushed text)."""
+        result = await self._session.execute(
+            update(m.Message)
+            .where(m.Message.id == message_id, m.Message.status == "in_progress")
+            .values(
+                status="interrupted",
+                error=INTERRUPTED_ERROR,
+                updated_at=func.clock_timestamp(),
+                completed_at=func.clock_timestamp(),
+            )
+            .returning(m.Message)
+        )
+        return result.scalar_one_or_none()
+
+    async def interrupt_orphans(self) -> int:
+        """Mark ``interrupted`` every reply in progress that no running generation writes."""
+        result = await self._session.execute(
+            update(m.Message)
+            .where(
+                m.Message.status == "in_progress",
+                ~select(m.Generation.id)
+                .where(m.Generation.message_id == m.Message.id, m.Generation.status == "running")
+                .exists(),
+            )
+            .values(
+                status="interrupted", error=INTERRUPTED_ERROR, completed_at=func.clock_timestamp()
+            )
+            .returning(m.Message.id)
+        )
+        return len(result.all())
+
+
+async def save_partial_content(engine: AsyncEngine, message_id: UUID, content: str) -> None:
+    """Store a reply's text so far: one autocommit statement on a pooled connection, held
+    only for that statement (the batched flush of a reply being written)."""
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(
+            update(m.Message)
+            .where(m.Message.id == message_id)
+            .values(content=content, updated_at=func.clock_timestamp())
+        )

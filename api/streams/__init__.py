@@ -1,0 +1,1 @@
+"""Streams: the events of a generation, and the HTTP endpoints that follow or stop it."""
