@@ -6,7 +6,8 @@ import msgspec
 
 from api.errors import BadRequestError, PayloadTooLargeError
 from api.llm.router import ModelRouter
-from api.tools.client import ClientFunction, check_client_function
+from api.schemas.tools import ClientFunction
+from api.tools.client import check_client_function
 from api.tools.registry import ToolRegistry
 
 

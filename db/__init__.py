@@ -1,6 +1,6 @@
 """Storage: models, engine and sessions, migrations, and the zero-setup embedded server.
 
-- ``db.models``: the SQLAlchemy models (thread, message).
+- ``db.models``: the SQLAlchemy models (thread, message, generation, generation_event).
 - ``db.urls``: ``postgresql://`` URLs to SQLAlchemy's asyncpg form and back.
 - ``db.engine``: ``create_engine`` / ``create_session_factory``, the one way the app,
   scripts and tests connect; ``create_database`` / ``drop_database``.

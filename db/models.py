@@ -1,8 +1,12 @@
-"""SQLAlchemy models: one row per thread and one row per message.
+"""SQLAlchemy models of the four tables: ``thread``, ``message``, ``generation`` and
+``generation_event``.
 
 The conversation is stored normalized (no JSON blob holding a chat) so that a
 person with psql can query history directly. Messages form a tree through
-``parent_id``; ``thread.head_id`` names the leaf of the active branch.
+``parent_id``; ``thread.head_id`` names the leaf of the active branch. A
+``generation`` row is one run of the model in a thread (who runs it, its lease, its
+idempotency key) and ``generation_event`` keeps its events for resuming. Every
+statement that writes these tables is in ``api.stores``.
 """
 
 from __future__ import annotations

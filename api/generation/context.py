@@ -22,7 +22,7 @@ from api.llm.request import (
     ToolMessage,
     UserMessage,
 )
-from api.tools.client import ClientFunction
+from api.schemas.tools import ClientFunction
 from api.tools.prompt import build_system_prompt
 from db import models as m
 

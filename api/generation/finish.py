@@ -10,13 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.generation.plan import GenerationPlan, Turn
 from api.generation.reply import Reply
 from api.generation.stream import GenerationStream
-from api.messages.mapping import to_message
-from api.messages.schemas import Message
-from api.stores.events import append_events
-from api.stores.generations import GenerationStore
-from api.stores.messages import MessageStore
-from api.stores.threads import ThreadStore
-from api.streams.events import (
+from api.schemas.events import (
     DonePayload,
     ErrorPayload,
     Event,
@@ -24,6 +18,12 @@ from api.streams.events import (
     MessageCompleted,
     encode_payload,
 )
+from api.schemas.messages import Message
+from api.schemas.views import to_message
+from api.stores.events import append_events
+from api.stores.generations import GenerationStore
+from api.stores.messages import MessageStore
+from api.stores.threads import ThreadStore
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationRunner
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
+from api.schemas.events import Event
 from api.stores.events import notify_cancel, notify_follow, read_closing_events, read_events
 from api.stores.generations import GenerationStore
-from api.streams.events import Event
 from db import models as m
 
 # A missed notification only delays a follower of another process by this much.

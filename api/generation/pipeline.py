@@ -27,14 +27,15 @@ from api.generation.stream import GenerationStream
 from api.llm.errors import describe_upstream_error
 from api.llm.request import ToolSpec
 from api.llm.router import ModelRouter
-from api.settings import GenerationSettings
-from api.stores.messages import save_partial_content
-from api.streams.events import (
+from api.schemas.events import (
     ErrorPayload,
     MessageCreated,
     MessageDelta,
     encode_payload,
 )
+from api.settings import GenerationSettings
+from api.stores.messages import save_partial_content
+from api.tools.client import client_spec
 from api.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class GenerationRunner:
 
     def _tool_specs(self, plan: GenerationPlan) -> list[ToolSpec]:
         specs = self._registry.openai_specs(plan.tools)
-        specs.extend(function.openai_spec() for function in plan.client_functions.values())
+        specs.extend(client_spec(function) for function in plan.client_functions.values())
         return specs
 
     def _append(self, stream: GenerationStream, message_id: UUID, reply: Reply, text: str) -> None:

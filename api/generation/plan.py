@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from api.llm.request import ChatMessage
-from api.messages.schemas import Message
-from api.tools.client import ClientFunction
+from api.schemas.messages import Message
+from api.schemas.tools import ClientFunction
 
 
 @dataclass(frozen=True, slots=True)

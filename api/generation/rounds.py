@@ -10,6 +10,7 @@ of a client-defined function ends the generation with the reply in status
 from __future__ import annotations
 
 import uuid
+from uuid import UUID
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,13 +21,14 @@ from api.generation.reply import Reply
 from api.generation.stream import GenerationStream
 from api.generation.tools_step import CallResult, run_calls
 from api.llm.request import AssistantMessage, ToolMessage
-from api.messages.mapping import to_message
+from api.schemas.events import MessageCompleted, MessageCreated, encode_payload
+from api.schemas.views import to_message
 from api.stores.generations import GenerationStore
 from api.stores.messages import MessageStore, new_message, reply_placeholder
 from api.stores.threads import ThreadStore
-from api.streams.events import MessageCompleted, MessageCreated, encode_payload
 from api.tools.base import ToolContext
 from api.tools.registry import ToolRegistry
+from db import models as m
 
 # The finish reason of a reply whose model still wanted tools after the last round.
 MAX_TOOL_ROUNDS_REASON = "max_tool_rounds"
@@ -91,21 +93,8 @@ class ToolRounds:
         results: list[CallResult],
     ) -> Turn | None:
         answered = [result for result in results if not result.pending]
-        rows = []
-        parent_id = turn.assistant_id
-        for result in answered:
-            rows.append(
-                new_message(
-                    plan.thread_id,
-                    parent_id,
-                    "tool",
-                    result.outcome.model_text(),
-                    id=result.tool_message_id,
-                    error=result.outcome.error,
-                    tool_call_id=result.call.id,
-                )
-            )
-            parent_id = result.tool_message_id
+        rows = _tool_rows(plan.thread_id, turn.assistant_id, answered)
+        parent_id = rows[-1].id if rows else turn.assistant_id
         messages = MessageStore(session)
         await messages.add_chain(rows)
         if reply.status == "requires_action":
@@ -146,3 +135,23 @@ class ToolRounds:
             sibling_ids=[placeholder.id],
             rounds=turn.rounds,
         )
+
+
+def _tool_rows(thread_id: UUID, assistant_id: UUID, answered: list[CallResult]) -> list[m.Message]:
+    """One tool row per answered call, chained below the assistant turn in call order."""
+    rows = []
+    parent_id = assistant_id
+    for result in answered:
+        rows.append(
+            new_message(
+                thread_id,
+                parent_id,
+                "tool",
+                result.outcome.model_text(),
+                id=result.tool_message_id,
+                error=result.outcome.error,
+                tool_call_id=result.call.id,
+            )
+        )
+        parent_id = result.tool_message_id
+    return rows

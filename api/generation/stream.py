@@ -16,7 +16,7 @@ from uuid import UUID
 import anyio
 
 from api.errors import PlaygroundError
-from api.streams.events import Event, EventName
+from api.schemas.events import Event, EventName
 
 
 class GenerationStream:

@@ -21,12 +21,12 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.generation.listener import APPLICATION_PREFIX, Notifications
-from api.messages.mapping import to_message
+from api.schemas.events import DonePayload, Event, EventName, MessageCompleted, encode_payload
+from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.events import append_events, last_seq
 from api.stores.generations import GenerationStore
 from api.stores.messages import MessageStore
-from api.streams.events import DonePayload, Event, EventName, MessageCompleted, encode_payload
 from db import models as m
 
 logger = logging.getLogger(__name__)

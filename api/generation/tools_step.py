@@ -18,9 +18,10 @@ import msgspec
 
 from api.generation.reply import ToolCallBuffer
 from api.generation.stream import GenerationStream
-from api.streams.events import ToolCallPayload, ToolCallView, ToolResultPayload, encode_payload
+from api.schemas.events import ToolCallPayload, ToolCallView, ToolResultPayload, encode_payload
+from api.schemas.tools import ClientFunction
 from api.tools.base import ToolContext, ToolOutcome, decode_arguments, run_decoded
-from api.tools.client import ClientFunction, validate_client_arguments
+from api.tools.client import validate_client_arguments
 from api.tools.registry import ToolRegistry
 
 

@@ -1,1 +1,1 @@
-"""HTTP helpers shared by the controllers: SSE responses and common header parameters."""
+"""HTTP helpers shared by the controllers (SSE responses)."""

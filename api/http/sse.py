@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api.streams.events import Event, event_id
+from api.schemas.events import Event, event_id
 
 
 def sse_response(events: AsyncIterator[Event], generation_id: UUID) -> ServerSentEvent:

@@ -11,7 +11,9 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api.http.sse import sse_response
 from api.messages.deps import provide_message_service, provide_send_service
-from api.messages.schemas import (
+from api.messages.sending import SendService, StartedGeneration
+from api.messages.service import MessageService
+from api.schemas.messages import (
     EditMessage,
     Message,
     MessageList,
@@ -19,8 +21,6 @@ from api.messages.schemas import (
     SendMessage,
     ToolOutputs,
 )
-from api.messages.sending import SendService, StartedGeneration
-from api.messages.service import MessageService
 
 IdempotencyKey = Annotated[
     str | None,

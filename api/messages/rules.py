@@ -10,7 +10,7 @@ import msgspec
 
 from api.errors import BadRequestError, ConflictError
 from api.llm.router import ModelRouter
-from api.schemas import ChatParams, merge_params
+from api.schemas.params import ChatParams, merge_params
 from api.stores.tree import MessageTree
 from api.validation import check_model
 from db import models as m

@@ -32,15 +32,15 @@ from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
 from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
-from api.messages.mapping import to_message
 from api.messages.rules import choose_parent, resolve_model
-from api.messages.schemas import Regenerate, SendMessage, SendResult, ToolOutput, ToolOutputs
+from api.schemas.events import Event
+from api.schemas.messages import Regenerate, SendMessage, SendResult, ToolOutput, ToolOutputs
+from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.generations import BUSY_INDEXES, IDEMPOTENCY_INDEX, GenerationStore
 from api.stores.messages import MessageStore, message_in, new_message, reply_placeholder
 from api.stores.threads import ThreadStore
 from api.stores.tree import MessageTree
-from api.streams.events import Event
 from api.validation import check_content, check_model, check_no_nul
 from db import models as m
 
@@ -271,21 +271,19 @@ class SendService:
             raise await self._busy(thread_id) from exc
         # The new rows came back with their defaults (eager_defaults): no reload needed.
         grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
-        announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
         plan = GenerationPlan(
             generation_id=generation.id,
             thread_id=thread_id,
             assistant_id=assistant.id,
             user_id=new_rows[0].id if new_rows else None,
-            announce=announce,
+            announce=[to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]],
             model=model,
             params=params,
             context=context,
             tools=tools.builtin,
             client_functions=tools.client,
         )
-        stream = self._generations.start(plan)
-        return StartedGeneration(generation_id=generation.id, stream=stream)
+        return StartedGeneration(generation_id=generation.id, stream=self._generations.start(plan))
 
     async def _busy(self, thread_id: UUID) -> ConflictError:
         running = await self._runs.running(thread_id)

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ConflictError
 from api.llm.router import ModelRouter
-from api.messages.mapping import to_message
 from api.messages.rules import choose_parent, resolve_model
-from api.messages.schemas import EditMessage, Message, MessageList, SendMessage
+from api.schemas.messages import EditMessage, Message, MessageList, SendMessage
+from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.messages import MessageStore, message_in, new_message
 from api.stores.threads import ThreadStore

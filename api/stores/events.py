@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from api.streams.events import Event, EventName
+from api.schemas.events import Event, EventName
 from db import models as m
 
 EVENTS_CHANNEL = "playground_events"

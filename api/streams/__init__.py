@@ -1,1 +1,1 @@
-"""Streams: the events of a generation, and the HTTP endpoints that follow or stop it."""
+"""Streams: the HTTP endpoints that follow (resume) or stop a thread's running reply."""

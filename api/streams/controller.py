@@ -12,8 +12,8 @@ from litestar.params import FromPath, FromQuery, HeaderParameter
 
 from api.generation.manager import GenerationManager
 from api.http.sse import sse_response
+from api.schemas.events import parse_event_id
 from api.streams.deps import provide_generations
-from api.streams.events import parse_event_id
 
 LastEventId = Annotated[str | None, HeaderParameter(name="Last-Event-ID")]
 

@@ -9,8 +9,8 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from api.schemas.threads import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.deps import provide_thread_service
-from api.threads.schemas import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.service import ThreadService
 
 PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Threads per page, 1-100.")]

@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import ConflictError
 from api.generation.manager import GenerationManager
 from api.llm.router import ModelRouter
-from api.schemas import ChatParams
+from api.schemas.params import ChatParams
+from api.schemas.threads import Thread, ThreadCreate, ThreadPage, ThreadUpdate
+from api.schemas.tools import ClientFunction
+from api.schemas.views import to_thread
 from api.stores.messages import MessageStore, message_in
 from api.stores.threads import ThreadStore
 from api.threads.cursor import ThreadCursor, decode_cursor, encode_cursor
-from api.threads.mapping import to_thread
-from api.threads.schemas import Thread, ThreadCreate, ThreadPage, ThreadUpdate
-from api.tools.client import ClientFunction
 from api.tools.registry import ToolRegistry
 from api.validation import check_model, check_no_nul, check_tools
 from db import models as m

@@ -14,7 +14,7 @@ anything, so a schema can never make the server open a URL.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from jsonschema import Draft202012Validator
@@ -23,23 +23,14 @@ from referencing.jsonschema import EMPTY_REGISTRY
 
 from api.errors import BadRequestError
 from api.llm.request import ToolSpec
+from api.schemas.tools import ClientFunction
 from api.tools.base import ToolOutcome, function_spec
 from api.tools.builtins import DEFAULT_TOOL_NAMES
 
-NAME_PATTERN = "^[a-zA-Z0-9_-]{1,64}$"
 
-
-class ClientFunction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A function the client declares and runs: its name, purpose and argument schema."""
-
-    name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
-    description: str = ""
-    # A JSON Schema whose top-level ``type`` is ``"object"``.
-    parameters: dict[str, Any]
-
-    def openai_spec(self) -> ToolSpec:
-        """The function as OpenAI's chat-completions ``tools`` list item wants it."""
-        return function_spec(self.name, self.description, self.parameters)
+def client_spec(fn: ClientFunction) -> ToolSpec:
+    """The function as OpenAI's chat-completions ``tools`` list item wants it."""
+    return function_spec(fn.name, fn.description, fn.parameters)
 
 
 def check_client_function(

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas import ChatParams, ModelName
+from api.schemas.params import ChatParams, ModelName
 
 # What a send or regenerate does while a reply is being generated in the thread:
 # "reject" answers 409; "interrupt" stops it (its partial text is kept) and goes on.

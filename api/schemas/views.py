@@ -1,11 +1,16 @@
-"""Turn message rows into the bodies clients see."""
+"""Turn stored rows into the bodies clients see."""
 
 from __future__ import annotations
 
 from typing import cast
 from uuid import UUID
 
-from api.messages.schemas import Message, Role, Status, Timings, Usage
+import msgspec
+
+from api.schemas.messages import Message, Role, Status, Timings, Usage
+from api.schemas.params import ChatParams
+from api.schemas.threads import Thread
+from api.schemas.tools import ClientFunction
 from db import models as m
 
 
@@ -44,4 +49,22 @@ def to_message(row: m.Message, sibling_ids: list[UUID]) -> Message:
         created_at=row.created_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,
+    )
+
+
+def to_thread(row: m.Thread) -> Thread:
+    """Build the client view of a thread row."""
+    return Thread(
+        id=row.id,
+        title=row.title,
+        system_prompt=row.system_prompt,
+        default_system_prompt=row.default_system_prompt,
+        model=row.model,
+        params=msgspec.convert(row.params, ChatParams),
+        tools=msgspec.convert(row.tools, list[str | ClientFunction]),
+        metadata=row.metadata_,
+        head_id=row.head_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_activity_at=row.last_activity_at,
     )

@@ -8,8 +8,8 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas import ChatParams, ModelName
-from api.tools.client import ClientFunction
+from api.schemas.params import ChatParams, ModelName
+from api.schemas.tools import ClientFunction
 
 Title = Annotated[str, msgspec.Meta(max_length=200)]
 SystemPrompt = Annotated[str, msgspec.Meta(max_length=100_000)]

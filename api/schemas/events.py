@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.messages.schemas import Message
+from api.schemas.messages import Message
 
 EventName = Literal[
     "message.created",
