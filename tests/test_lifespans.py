@@ -1,0 +1,122 @@
+"""Each resource's lifespan: what it puts in ``app.state``, and that it cleans up after.
+
+Every lifespan is entered on its own (with the state the earlier ones would have
+left), against the test database, and checked from the outside: Postgres's own
+``pg_stat_activity``, a request that must fail once a client is closed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import openai
+import pytest
+from litestar import Litestar
+from litestar.datastructures import State
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api import lifespans
+from api.generation.listener import liveness_name
+from api.generation.manager import new_instance_id
+from api.settings import OFFLINE_MODEL, load_settings
+from db import models as m
+
+
+def bare_app(database_url: str) -> Litestar:
+    """An app with no routes and only the state ``create_app`` starts with."""
+    settings = load_settings({"PLAYGROUND_OFFLINE_CHUNK_DELAY_MS": "0"})
+    return Litestar(
+        state=State(
+            {"settings": settings, "database_url": database_url, "instance_id": new_instance_id()}
+        )
+    )
+
+
+async def sessions_named(engine: AsyncEngine, name: str) -> int:
+    async with engine.connect() as connection:
+        count = await connection.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": name},
+        )
+    return int(count or 0)
+
+
+@pytest.fixture
+async def app(migrated_database_url: str) -> AsyncIterator[Litestar]:
+    yield bare_app(migrated_database_url)
+
+
+async def test_database_opens_a_pool_and_disposes_of_it(
+    fresh_database_url: str, db_engine: AsyncEngine
+) -> None:
+    app = bare_app(fresh_database_url)
+    database = fresh_database_url.rsplit("/", 1)[1]
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db")
+    async with lifespans.database(app):
+        async with app.state.session_factory() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+        async with db_engine.connect() as connection:
+            assert await connection.scalar(query, {"db": database}) >= 1
+    async with db_engine.connect() as connection:
+        assert await connection.scalar(query, {"db": database}) == 0
+
+
+async def test_models_offers_the_offline_model_and_closes_its_clients(app: Litestar) -> None:
+    async with lifespans.models(app):
+        router = app.state.models
+        assert router.default_model == OFFLINE_MODEL
+        assert "calculator" in app.state.tools.names()
+        listed = await router.client_for(OFFLINE_MODEL).models.list()
+        assert [model.id for model in listed.data] == [OFFLINE_MODEL]
+    with pytest.raises((RuntimeError, openai.APIConnectionError)):
+        await router.client_for(OFFLINE_MODEL).models.list()
+
+
+async def test_notifications_listen_while_open(app: Litestar, db_engine: AsyncEngine) -> None:
+    name = liveness_name(app.state.instance_id)
+    async with lifespans.notifications(app):
+        assert await sessions_named(db_engine, name) == 1
+    assert await sessions_named(db_engine, name) == 0
+
+
+async def test_supervisor_reaps_before_serving(app: Litestar, db_engine: AsyncEngine) -> None:
+    thread_id, reply_id, generation_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with db_engine.begin() as connection:
+        await connection.execute(m.Thread.__table__.insert().values(id=thread_id, model="x"))
+        await connection.execute(
+            m.Message.__table__.insert().values(
+                id=reply_id, thread_id=thread_id, role="assistant", status="in_progress"
+            )
+        )
+        await connection.execute(
+            m.Generation.__table__.insert().values(
+                id=generation_id, thread_id=thread_id, message_id=reply_id, owner="gone"
+            )
+        )
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(lifespans.database(app))
+        await stack.enter_async_context(lifespans.notifications(app))
+        await stack.enter_async_context(lifespans.supervisor(app))
+        async with db_engine.connect() as connection:
+            status = await connection.scalar(
+                select(m.Message.status).where(m.Message.id == reply_id)
+            )
+            finished = await connection.scalar(
+                select(func.count()).where(
+                    m.Generation.id == generation_id, m.Generation.status == "finished"
+                )
+            )
+        assert (status, finished) == ("interrupted", 1)
+
+
+async def test_generations_stop_taking_work_when_closed(app: Litestar) -> None:
+    async with AsyncExitStack() as stack:
+        for lifespan in (lifespans.database, lifespans.models, lifespans.notifications):
+            await stack.enter_async_context(lifespan(app))
+        async with lifespans.generations(app):
+            manager = app.state.generations
+            assert manager.accepting
+        assert not manager.accepting
