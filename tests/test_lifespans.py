@@ -8,14 +8,13 @@ left), against the test database, and checked from the outside: Postgres's own
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
 import openai
 import pytest
 from litestar import Litestar
 from litestar.datastructures import State
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import lifespans
@@ -45,8 +44,8 @@ async def sessions_named(engine: AsyncEngine, name: str) -> int:
 
 
 @pytest.fixture
-async def app(migrated_database_url: str) -> AsyncIterator[Litestar]:
-    yield bare_app(migrated_database_url)
+def app(migrated_database_url: str) -> Litestar:
+    return bare_app(migrated_database_url)
 
 
 async def test_database_opens_a_pool_and_disposes_of_it(
@@ -85,14 +84,14 @@ async def test_notifications_listen_while_open(app: Litestar, db_engine: AsyncEn
 async def test_supervisor_reaps_before_serving(app: Litestar, db_engine: AsyncEngine) -> None:
     thread_id, reply_id, generation_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with db_engine.begin() as connection:
-        await connection.execute(m.Thread.__table__.insert().values(id=thread_id, model="x"))
+        await connection.execute(insert(m.Thread).values(id=thread_id, model="x"))
         await connection.execute(
-            m.Message.__table__.insert().values(
+            insert(m.Message).values(
                 id=reply_id, thread_id=thread_id, role="assistant", status="in_progress"
             )
         )
         await connection.execute(
-            m.Generation.__table__.insert().values(
+            insert(m.Generation).values(
                 id=generation_id, thread_id=thread_id, message_id=reply_id, owner="gone"
             )
         )
