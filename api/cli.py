@@ -8,20 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from api.settings import Settings, load_settings
+from db.urls import resolve_database_url
 
 logger = logging.getLogger("playground")
-
-
-def resolve_database_url(settings: Settings) -> str:
-    """``DATABASE_URL`` when set, else the embedded Postgres under the data dir (started here)."""
-    if settings.db.database_url:
-        return settings.db.database_url
-    from db.embedded import start_embedded
-
-    print(f"starting embedded Postgres in {settings.db.data_dir}", file=sys.stderr)
-    url = start_embedded(settings.db.data_dir)
-    print(f'embedded Postgres is up; psql "{url}"', file=sys.stderr)
-    return url
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,7 +19,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import create_app
     from db.migrate import upgrade
 
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     upgrade(url)
     if not settings.models.upstream_enabled:
         print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
@@ -47,7 +36,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _db(args: argparse.Namespace, settings: Settings) -> int:
     from db.migrate import downgrade, upgrade
 
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     if args.action == "upgrade":
         upgrade(url, args.revision)
     else:
@@ -59,7 +48,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
     from scripts.seed import seed
 
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     return seed(url, settings)
 
 
