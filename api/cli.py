@@ -55,7 +55,7 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     import shlex
 
-    from scripts.bench import run_from_args
+    from scripts.bench.cli import run_from_args
 
     command = "uv run playground " + shlex.join(sys.argv[1:])
     return run_from_args(args, database_url=settings.db.database_url, command=command)
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)
 
-    from scripts.bench import add_arguments
+    from scripts.bench.cli import add_arguments
 
     bench = commands.add_parser(
         "bench",

@@ -1,4 +1,4 @@
-"""The benchmark (``scripts/bench.py``): its statistics, its reports, and one tiny real run.
+"""The benchmark (``scripts/bench/``): its statistics, its reports, and one tiny real run.
 
 No timing assertions: the real run checks structure and that every chunk arrived.
 """
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import build_parser
-from scripts.bench import run_bench
-from scripts.bench_load import count_chunks
-from scripts.bench_report import (
+from scripts.bench.cli import run_bench
+from scripts.bench.load import count_chunks
+from scripts.bench.report import (
     PLOT_PNG,
     REPORT_MD,
     RESULTS_JSON,
@@ -21,7 +21,7 @@ from scripts.bench_report import (
     render_markdown,
     write_reports,
 )
-from scripts.bench_stats import (
+from scripts.bench.stats import (
     BenchConfig,
     BenchResult,
     LevelResult,

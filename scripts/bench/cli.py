@@ -1,24 +1,7 @@
 """Benchmark the playground's relay side by side with a direct client and LiteLLM's proxy.
 
-    uv run playground bench                       # all targets, levels 1, 10, 50, 200
-    uv run playground bench --levels 1,10 --requests 20 --no-litellm   # a quick look
-    uv run python -m scripts.bench --help         # the same, without the CLI
-
-It starts, as separate processes on loopback: the fake OpenAI-compatible upstream
-(``scripts.fake_upstream``: N chunks x interval, plus a usage chunk); the playground
-(``playground serve``, one worker, on a fresh database: ``playground_bench_<random>``
-on the server of ``DATABASE_URL``, else a fresh embedded cluster with
-``pg_stat_statements``); and LiteLLM's proxy from its own virtual environment outside
-the project (installed on first use, see ``scripts.bench_procs``). Then, for each
-target (``direct``: the SDK straight to the upstream, the physical limit;
-``playground``; ``litellm``) and concurrency level, it sends a fixed number of
-streamed requests, closed loop, and measures latency, throughput and the relay
-process's CPU and memory from the outside. Targets run one after the other, never at
-the same time, and a relay is stopped before the next one starts.
-
-Writes ``results.json``, ``report.md`` and ``bench.png`` into ``--out`` (``bench-out/``),
-and prints one line per target and level while it runs. Every level is bounded in
-requests and time (``--level-timeout-s``); all traffic stays on 127.0.0.1.
+The command line (``playground bench``, ``python -m scripts.bench``) and the run that
+orchestrates the targets; the package docstring describes what is measured.
 """
 
 from __future__ import annotations
@@ -39,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from scripts.bench_stats import (
+from scripts.bench.stats import (
     DIRECT,
     LITELLM,
     PLAYGROUND,
@@ -61,8 +44,8 @@ from scripts.bench_stats import (
 )
 
 if TYPE_CHECKING:
-    from scripts.bench_load import RequestFn
-    from scripts.bench_procs import BenchDatabase, TreeMeter
+    from scripts.bench.load import RequestFn
+    from scripts.bench.processes import BenchDatabase, TreeMeter
 
 Log = Callable[[str], None]
 DEFAULT_OUT = Path("bench-out")
@@ -205,8 +188,8 @@ async def _run_levels(
 ) -> list[LevelResult]:
     from tqdm import tqdm
 
-    from scripts.bench_load import PROMPT, run_level
-    from scripts.bench_procs import PeakRss
+    from scripts.bench.load import PROMPT, run_level
+    from scripts.bench.processes import PeakRss
     from scripts.fake_upstream import reply_text
 
     expected = reply_text(config.chunks)
@@ -259,7 +242,7 @@ async def _sql_runs(
     factory: LevelFactory, database: BenchDatabase, config: BenchConfig, log: Log
 ) -> list[SqlRun]:
     """Statements per reply at ``chunks`` and ``sql_chunks`` per reply, same duration each."""
-    from scripts.bench_load import PROMPT, run_level
+    from scripts.bench.load import PROMPT, run_level
     from scripts.fake_upstream import reply_text
 
     # Pace the long reply to last as long as the default one: a time-based flush then
@@ -319,7 +302,7 @@ async def _sql_runs(
 
 
 def _openai_factory(base_url: str, api_key: str, config: BenchConfig) -> LevelFactory:
-    from scripts.bench_load import openai_client, openai_request
+    from scripts.bench.load import openai_client, openai_request
 
     @contextlib.asynccontextmanager
     async def factory(
@@ -336,7 +319,7 @@ def _openai_factory(base_url: str, api_key: str, config: BenchConfig) -> LevelFa
 
 
 def _playground_factory(base_url: str, config: BenchConfig) -> LevelFactory:
-    from scripts.bench_load import create_threads, playground_client, playground_request
+    from scripts.bench.load import create_threads, playground_client, playground_request
 
     @contextlib.asynccontextmanager
     async def factory(
@@ -356,7 +339,7 @@ def _playground_factory(base_url: str, config: BenchConfig) -> LevelFactory:
 
 
 def _direct(upstream_url: str, upstream: TreeMeter, config: BenchConfig, log: Log) -> TargetResult:
-    from scripts.bench_procs import TreeMeter
+    from scripts.bench.processes import TreeMeter
 
     meters = _Meters(None, upstream, None, TreeMeter(os.getpid(), children=False))
     factory = _openai_factory(upstream_url, "bench-key", config)
@@ -381,7 +364,7 @@ def _playground(
     work_dir: Path,
     log: Log,
 ) -> tuple[TargetResult, list[SqlRun], str]:
-    from scripts.bench_procs import (
+    from scripts.bench.processes import (
         TreeMeter,
         open_embedded_database,
         open_server_database,
@@ -433,7 +416,7 @@ def _litellm(
     install: str,
     log: Log,
 ) -> TargetResult:
-    from scripts.bench_procs import (
+    from scripts.bench.processes import (
         LITELLM_SPEC,
         TreeMeter,
         install_litellm,
@@ -485,7 +468,7 @@ def run_bench(
     fresh embedded cluster). ``install_litellm`` is ``auto`` (when missing),
     ``always`` or ``never``.
     """
-    from scripts.bench_procs import TreeMeter, start_upstream
+    from scripts.bench.processes import TreeMeter, start_upstream
 
     started = time.perf_counter()
     result = BenchResult(
@@ -534,7 +517,7 @@ def run_bench(
 
 def run_from_args(args: argparse.Namespace, *, database_url: str | None, command: str) -> int:
     """Run (or re-report) as the parsed flags say; write the outputs; exit status."""
-    from scripts.bench_report import read_json, write_reports
+    from scripts.bench.report import read_json, write_reports
 
     if args.from_json is not None:
         result = read_json(args.from_json)
@@ -573,7 +556,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_from_args(
         args, database_url=os.environ.get("DATABASE_URL") or None, command=command.strip()
     )
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

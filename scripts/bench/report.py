@@ -1,6 +1,6 @@
 """The benchmark's outputs: ``results.json``, ``report.md`` and ``bench.png``.
 
-All three are written from a :class:`~scripts.bench_stats.BenchResult` alone, so a
+All three are written from a :class:`~scripts.bench.stats.BenchResult` alone, so a
 saved ``results.json`` can be turned into the report again (``--from-json``).
 matplotlib is imported only to draw the plot (Agg backend, no display); without it
 the JSON and Markdown are still written and the report says the plot is missing.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from scripts.bench_stats import (
+from scripts.bench.stats import (
     DIRECT,
     LITELLM,
     PLAYGROUND,

@@ -2,7 +2,7 @@
 
 Everything here is pure (no processes, no I/O), so the numbers the report shows can be
 checked on fixed inputs. ``scripts.bench`` measures; this module summarises; and
-``scripts.bench_report`` writes what it summarised.
+``scripts.bench.report`` writes what it summarised.
 
 Definitions (the report repeats them):
 

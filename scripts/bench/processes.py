@@ -36,9 +36,10 @@ import asyncpg
 import httpx
 import psutil
 
-from scripts.bench_stats import SqlMethod
+from scripts.bench.stats import SqlMethod
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# The checkout, two levels up: its children run ``-m api.cli`` and ``-m scripts...`` from there.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 LITELLM_VENV = Path("~/.cache/playground-bench/litellm-venv").expanduser()
 # Pinned: litellm 1.82.7 and 1.82.8 on PyPI were a supply-chain compromise (March
 # 2026; a credential stealer run from a .pth file at every interpreter start). 1.82.6
