@@ -13,6 +13,16 @@ import pytest
 from api.cli import build_parser
 from scripts.bench.cli import run_bench
 from scripts.bench.load import count_chunks
+from scripts.bench.records import (
+    BenchConfig,
+    BenchResult,
+    LevelResult,
+    MachineInfo,
+    Percentiles,
+    ProcessUsage,
+    RequestSample,
+    TargetResult,
+)
 from scripts.bench.report import (
     PLOT_PNG,
     REPORT_MD,
@@ -22,14 +32,6 @@ from scripts.bench.report import (
     write_reports,
 )
 from scripts.bench.stats import (
-    BenchConfig,
-    BenchResult,
-    LevelResult,
-    MachineInfo,
-    Percentiles,
-    ProcessUsage,
-    RequestSample,
-    TargetResult,
     compare,
     percentile,
     percentiles_ms,

@@ -9,7 +9,7 @@ It starts, as separate processes on loopback: the fake OpenAI-compatible upstrea
 (``playground serve``, one worker, on a fresh database: ``playground_bench_<random>``
 on the server of ``DATABASE_URL``, else a fresh embedded cluster with
 ``pg_stat_statements``); and LiteLLM's proxy from its own virtual environment outside
-the project (installed on first use, see ``scripts.bench.processes``). Then, for each
+the project (installed on first use, see ``scripts.bench.litellm_proxy``). Then, for each
 target (``direct``: the SDK straight to the upstream, the physical limit;
 ``playground``; ``litellm``) and concurrency level, it sends a fixed number of
 streamed requests, closed loop, and measures latency, throughput and the relay
@@ -19,4 +19,10 @@ the same time, and a relay is stopped before the next one starts.
 Writes ``results.json``, ``report.md`` and ``bench.png`` into ``--out`` (``bench-out/``),
 and prints one line per target and level while it runs. Every level is bounded in
 requests and time (``--level-timeout-s``); all traffic stays on 127.0.0.1.
+
+Modules: ``cli`` (flags, the run over targets), ``targets`` (start, measure, stop
+each one), ``levels`` (one target's levels and SQL runs), ``load`` (the clients),
+``processes``, ``litellm_proxy``, ``database`` and ``meters`` (the processes and
+their readings), ``records`` and ``stats`` (what was measured, summarised), and
+``report`` (the outputs).
 """

@@ -1,6 +1,6 @@
 """The benchmark's outputs: ``results.json``, ``report.md`` and ``bench.png``.
 
-All three are written from a :class:`~scripts.bench.stats.BenchResult` alone, so a
+All three are written from a :class:`~scripts.bench.records.BenchResult` alone, so a
 saved ``results.json`` can be turned into the report again (``--from-json``).
 matplotlib is imported only to draw the plot (Agg backend, no display); without it
 the JSON and Markdown are still written and the report says the plot is missing.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from scripts.bench.stats import (
+from scripts.bench.records import (
     DIRECT,
     LITELLM,
     PLAYGROUND,
@@ -20,9 +20,8 @@ from scripts.bench.stats import (
     Comparison,
     LevelResult,
     ProcessUsage,
-    compare,
-    target_checks,
 )
+from scripts.bench.stats import compare, target_checks
 
 RESULTS_JSON = "results.json"
 REPORT_MD = "report.md"
