@@ -24,5 +24,5 @@ Modules: ``cli`` (flags, the run over targets), ``targets`` (start, measure, sto
 each one), ``levels`` (one target's levels and SQL runs), ``load`` (the clients),
 ``processes``, ``litellm_proxy``, ``database`` and ``meters`` (the processes and
 their readings), ``records`` and ``stats`` (what was measured, summarised), and
-``report`` (the outputs).
+``report`` with its template ``report.md.j2`` (the outputs).
 """
