@@ -45,8 +45,26 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _scripts_missing(exc: ModuleNotFoundError) -> bool:
+    """Whether ``exc`` is the ``scripts`` package itself missing, not a module it imports."""
+    return exc.name == "scripts"
+
+
+def _needs_checkout(command: str) -> SystemExit:
+    # The wheel holds api and db only; seed and bench live in the repository's scripts/.
+    return SystemExit(
+        f"playground {command} needs a source checkout: the scripts package is not part of"
+        " the installed wheel (run it with `uv run` in a clone of the project)"
+    )
+
+
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    from scripts.seed import seed
+    try:
+        from scripts.seed import seed
+    except ModuleNotFoundError as exc:
+        if not _scripts_missing(exc):
+            raise
+        raise _needs_checkout("seed") from None
 
     url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     return seed(url, settings)
@@ -59,6 +77,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     command = "uv run playground " + shlex.join(sys.argv[1:])
     return run_from_args(args, database_url=settings.db.database_url, command=command)
+
+
+def _bench_needs_checkout(args: argparse.Namespace, settings: Settings) -> int:
+    raise _needs_checkout("bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,14 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)
 
-    from scripts.bench.cli import add_arguments
-
-    bench = commands.add_parser(
-        "bench",
-        help="benchmark the relay against a direct client and LiteLLM (see scripts/bench.py)",
-    )
-    add_arguments(bench)
-    bench.set_defaults(handler=_bench)
+    bench_help = "benchmark the relay against a direct client and LiteLLM (see scripts/bench/)"
+    try:
+        from scripts.bench.cli import add_arguments
+    except ModuleNotFoundError as exc:
+        if not _scripts_missing(exc):
+            raise
+        # Its flags live in scripts too. With NUL as the only option prefix (no argument
+        # can hold one) and no --help, whatever follows reaches the handler that explains.
+        bench = commands.add_parser("bench", help=bench_help, prefix_chars="\0", add_help=False)
+        bench.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
+        bench.set_defaults(handler=_bench_needs_checkout)
+    else:
+        bench = commands.add_parser("bench", help=bench_help)
+        add_arguments(bench)
+        bench.set_defaults(handler=_bench)
     return parser
 
 
