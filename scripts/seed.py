@@ -29,11 +29,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from api.cli import resolve_database_url
 from api.llm.offline import OfflineReply, compose_reply
 from api.settings import OFFLINE_MODEL, Settings, load_settings
 from db import models as m
 from db.engine import create_engine, create_session_factory
+from db.urls import resolve_database_url
 
 # Namespace of the advisory locks taken per demo key (any constant int4 will do).
 _LOCK_NAMESPACE: Final = 7_270_001
@@ -381,7 +381,7 @@ def main() -> int:
     from db.migrate import upgrade
 
     settings = load_settings()
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     upgrade(url)
     return seed(url, settings)
 

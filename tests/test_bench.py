@@ -1,4 +1,4 @@
-"""The benchmark (``scripts/bench.py``): its statistics, its reports, and one tiny real run.
+"""The benchmark (``scripts/bench/``): its statistics, its reports, and one tiny real run.
 
 No timing assertions: the real run checks structure and that every chunk arrived.
 """
@@ -11,17 +11,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import build_parser
-from scripts.bench import run_bench
-from scripts.bench_load import count_chunks
-from scripts.bench_report import (
-    PLOT_PNG,
-    REPORT_MD,
-    RESULTS_JSON,
-    read_json,
-    render_markdown,
-    write_reports,
-)
-from scripts.bench_stats import (
+from scripts.bench.cli import run_bench
+from scripts.bench.load import count_chunks
+from scripts.bench.records import (
     BenchConfig,
     BenchResult,
     LevelResult,
@@ -30,6 +22,16 @@ from scripts.bench_stats import (
     ProcessUsage,
     RequestSample,
     TargetResult,
+)
+from scripts.bench.report import (
+    PLOT_PNG,
+    REPORT_MD,
+    RESULTS_JSON,
+    read_json,
+    render_markdown,
+    write_reports,
+)
+from scripts.bench.stats import (
     compare,
     percentile,
     percentiles_ms,

@@ -23,7 +23,7 @@ import msgspec
 from httpx_sse import aconnect_sse
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-from scripts.bench_stats import RequestSample
+from scripts.bench.records import RequestSample
 
 _CHUNK_WORD = re.compile(r"chunk-\d+")
 PROMPT = "Benchmark request: stream your reply."

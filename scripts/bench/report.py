@@ -1,18 +1,22 @@
 """The benchmark's outputs: ``results.json``, ``report.md`` and ``bench.png``.
 
-All three are written from a :class:`~scripts.bench_stats.BenchResult` alone, so a
+All three are written from a :class:`~scripts.bench.records.BenchResult` alone, so a
 saved ``results.json`` can be turned into the report again (``--from-json``).
-matplotlib is imported only to draw the plot (Agg backend, no display); without it
-the JSON and Markdown are still written and the report says the plot is missing.
+The Markdown's text and layout live in the Jinja2 template ``report.md.j2`` beside
+this module; here are the rows it shows that need lookups across targets, and the
+filters it formats numbers with. matplotlib is imported only to draw the plot (Agg
+backend, no display); without it the JSON and Markdown are still written.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import jinja2
 import msgspec
 
-from scripts.bench_stats import (
+from scripts.bench.records import (
     DIRECT,
     LITELLM,
     PLAYGROUND,
@@ -20,13 +24,13 @@ from scripts.bench_stats import (
     Comparison,
     LevelResult,
     ProcessUsage,
-    compare,
-    target_checks,
 )
+from scripts.bench.stats import compare, target_checks
 
 RESULTS_JSON = "results.json"
 REPORT_MD = "report.md"
 PLOT_PNG = "bench.png"
+REPORT_TEMPLATE = "report.md.j2"
 NA = "—"
 # Shares of one core above which a helper process limits what a level can show.
 SATURATED = 0.85
@@ -58,12 +62,6 @@ def write_json(result: BenchResult, out: Path) -> Path:
 def read_json(path: Path) -> BenchResult:
     """A result written by :func:`write_json`."""
     return msgspec.json.decode(path.read_bytes(), type=BenchResult)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
 
 
 def _main_rows(result: BenchResult, comparisons: list[Comparison]) -> list[list[str]]:
@@ -121,24 +119,6 @@ def _capacity_rows(result: BenchResult, comparisons: list[Comparison]) -> list[l
     return rows
 
 
-def _load_rows(result: BenchResult) -> list[list[str]]:
-    rows = []
-    for target in result.targets:
-        for lv in target.levels:
-            rows.append(
-                [
-                    target.name,
-                    str(lv.concurrency),
-                    _num(lv.wall_s, 2),
-                    _share(lv.client),
-                    _share(lv.upstream),
-                    _share(lv.relay),
-                    _share(lv.database),
-                ]
-            )
-    return rows
-
-
 def _warnings(result: BenchResult) -> list[str]:
     notes: list[str] = []
     for target in result.targets:
@@ -162,150 +142,49 @@ def _warnings(result: BenchResult) -> list[str]:
     return notes
 
 
+def _statement(query: str) -> str:
+    """A normalised statement on one line, cut to fit a table cell."""
+    return " ".join(query.split())[:110]
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "met", False: "**missed**", None: "not measured"}[met]
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    """``report.md.j2`` beside this module, with the filters it formats numbers with."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent),
+        # Markdown, not HTML: a query or a note is printed as it is.
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        num=_num, fmt=format, share=_share, statement=_statement, verdict=_verdict
+    )
+    return environment.get_template(REPORT_TEMPLATE)
+
+
 def render_markdown(result: BenchResult) -> str:
     """``report.md``: the side-by-side table, ratios, SQL per reply, targets and notes."""
-    config, machine = result.config, result.machine
     comparisons = compare(result)
-    requests = str(config.requests) if config.requests is not None else "max(20, 2 x concurrency)"
-    lines = [
-        "# Relay benchmark: direct vs playground vs LiteLLM",
-        "",
-        f"Run {result.started_at} in {result.duration_s:.0f} s on {machine.cpu_model} "
-        f"({machine.cores} cores, {machine.memory_gb:.0f} GiB), Python {machine.python}, "
-        f"{machine.platform}.",
-        f"Upstream: {config.chunks} chunks x {config.interval_ms:g} ms plus a usage chunk "
-        f"(`scripts/fake_upstream.py`); {requests} requests per level, closed loop, "
-        f"at most {config.level_timeout_s:g} s per level; model `{config.model}`.",
-        f"Database: {config.database}.",
-        "",
-        f"Command: `{result.command}`",
-        "",
-    ]
-    lines += _table(
-        [
-            "target",
-            "concurrency",
-            "ok/requests",
-            "TTFT p50 ms",
-            "TTFT p95 ms",
-            "TTFT p99 ms",
-            "TTFT p50 over direct ms",
-            "total p50 ms",
-            "req/s",
-            "chunks/s",
-            "throughput vs direct",
-            "relay CPU s / 1k chunks",
-            "relay peak RSS MB",
-            "SQL / reply",
+    return _template().render(
+        result=result,
+        config=result.config,
+        machine=result.machine,
+        main_rows=_main_rows(result, comparisons),
+        idle=[
+            f"{t.name} {t.idle_rss_mb:.0f} MB"
+            for t in result.targets
+            if t.status == "ok" and t.idle_rss_mb is not None
         ],
-        _main_rows(result, comparisons),
+        capacity_rows=_capacity_rows(result, comparisons),
+        checks=target_checks(result),
+        notes=[*result.notes, *_warnings(result)],
     )
-    lines += [
-        "",
-        "TTFT: from the start of the request that asks for the reply (the playground's "
-        "send; its thread was created before the timed window) to the first content delta. "
-        "Chunks: upstream content chunks whose text arrived (replies are checked word for "
-        "word). Relay CPU: user + system seconds of the relay process and its children "
-        "during the level. SQL / reply: statements during the level ÷ replies (raw, "
-        "background included; see below).",
-        "",
-    ]
-    idle = [
-        f"{t.name} {t.idle_rss_mb:.0f} MB"
-        for t in result.targets
-        if t.status == "ok" and t.idle_rss_mb is not None
-    ]
-    if idle:
-        lines += [f"Idle RSS after start-up, before any request: {', '.join(idle)}.", ""]
-    capacity = _capacity_rows(result, comparisons)
-    if capacity:
-        lines += ["## Relay capacity (chunks per CPU-second of one worker process)", ""]
-        lines += _table(["concurrency", "playground", "litellm", "playground ÷ litellm"], capacity)
-        lines.append("")
-    if result.sql_runs:
-        lines += ["## SQL statements per reply (playground)", ""]
-        lines += _table(
-            [
-                "chunks per reply",
-                "interval ms",
-                "reply p50 ms",
-                "replies",
-                "counted",
-                "idle background /s",
-                "per reply (net of background)",
-                "method",
-            ],
-            [
-                [
-                    str(run.chunks),
-                    f"{run.interval_ms:g}",
-                    _num(run.reply_ms_p50, 0),
-                    f"{run.replies - run.errors}/{run.replies}",
-                    str(run.count),
-                    _num(run.background_per_s, 2),
-                    _num(run.per_reply),
-                    run.method,
-                ]
-                for run in result.sql_runs
-            ],
-        )
-        method = result.sql_runs[0].method
-        if method == "pg_stat_statements":
-            lines += [
-                "",
-                "Counted with `pg_stat_statements` (calls in the bench database, "
-                "`BEGIN`/`COMMIT` included, the counter's own reads excluded) around "
-                f"{result.sql_runs[0].replies} sequential replies per length, the two "
-                "lengths paced to the same duration so only the chunk count differs. The "
-                "idle playground's own statements (heartbeats, pruning), measured just "
-                "before each run, are subtracted.",
-            ]
-        else:
-            lines += [
-                "",
-                "**Approximation**: `pg_stat_statements` is not preloaded on this server, "
-                "so these are transactions (`xact_commit + xact_rollback` of "
-                "`pg_stat_database`), not statements; those counters are flushed lazily "
-                "and a reading can lag by about a second.",
-            ]
-        for run in result.sql_runs:
-            if run.top:
-                lines += [
-                    "",
-                    f"Statements per reply at {run.chunks} chunks (top {len(run.top)}):",
-                    "",
-                ]
-                lines += _table(
-                    ["per reply", "statement"],
-                    [
-                        [_num(s.per_reply, 2), "`" + " ".join(s.query.split())[:110] + "`"]
-                        for s in run.top
-                    ],
-                )
-        lines.append("")
-    lines += ["## Targets", ""]
-    lines += _table(
-        ["target", "wanted", "measured", ""],
-        [
-            [
-                c.name,
-                c.wanted,
-                c.measured,
-                {True: "met", False: "**missed**", None: "not measured"}[c.met],
-            ]
-            for c in target_checks(result)
-        ],
-    )
-    lines += ["", "## Load on the machine (share of one core during each level)", ""]
-    lines += _table(
-        ["target", "concurrency", "wall s", "client", "upstream", "relay", "database"],
-        _load_rows(result),
-    )
-    notes = [*result.notes, *_warnings(result)]
-    if notes:
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
-    lines.append("")
-    return "\n".join(lines)
 
 
 def write_markdown(result: BenchResult, out: Path) -> Path:

@@ -1,0 +1,187 @@
+"""The benchmark's records: what a run measured, as msgspec structs.
+
+``results.json`` is a :class:`BenchResult`, encoded; the definitions of the measures
+are in :mod:`scripts.bench.stats`, which computes them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+DIRECT = "direct"
+PLAYGROUND = "playground"
+LITELLM = "litellm"
+TARGETS = (DIRECT, PLAYGROUND, LITELLM)
+
+SqlMethod = Literal["pg_stat_statements", "pg_stat_database"]
+
+
+class Percentiles(msgspec.Struct, frozen=True, kw_only=True):
+    """The 50th, 95th and 99th percentiles of one measure (milliseconds)."""
+
+    p50: float
+    p95: float
+    p99: float
+
+
+class RequestSample(msgspec.Struct, frozen=True, kw_only=True):
+    """One request as the load generator saw it (seconds from its start)."""
+
+    ok: bool
+    total_s: float
+    ttft_s: float | None = None
+    chunks: int = 0
+    deltas: int = 0
+    error: str | None = None
+
+
+class ProcessUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """What one process tree (relay, upstream, database, client) used during a level."""
+
+    cpu_s: float
+    # CPU seconds per wall second: 1.0 is one core busy the whole level.
+    cpu_share: float
+    peak_rss_mb: float | None = None
+
+
+class SqlUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """Statements (or transactions) the playground ran against its database in a window."""
+
+    method: SqlMethod
+    count: int
+    per_reply: float | None
+
+
+class LevelResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One target at one concurrency level."""
+
+    target: str
+    concurrency: int
+    requests: int
+    completed: int
+    errors: int
+    wall_s: float
+    ttft_ms: Percentiles | None
+    total_ms_p50: float | None
+    requests_per_s: float
+    chunks: int
+    deltas: int
+    chunks_per_s: float
+    expected_chunks_per_reply: int
+    relay: ProcessUsage | None = None
+    relay_cpu_s_per_1k_chunks: float | None = None
+    relay_chunks_per_cpu_s: float | None = None
+    upstream: ProcessUsage | None = None
+    database: ProcessUsage | None = None
+    client: ProcessUsage | None = None
+    sql: SqlUsage | None = None
+    error_samples: list[str] = msgspec.field(default_factory=list)
+
+
+class TargetResult(msgspec.Struct, kw_only=True):
+    """All levels of one target, or why it did not run."""
+
+    name: str
+    # "ok", "not installed", "skipped" or "failed: <why>".
+    status: str
+    version: str | None = None
+    idle_rss_mb: float | None = None
+    levels: list[LevelResult] = msgspec.field(default_factory=list)
+
+
+class StatementCount(msgspec.Struct, frozen=True, kw_only=True):
+    """One normalised statement and how often it ran per reply."""
+
+    query: str
+    per_reply: float
+
+
+class SqlRun(msgspec.Struct, frozen=True, kw_only=True):
+    """The playground's statements per reply at one reply length (sequential replies)."""
+
+    chunks: int
+    interval_ms: float
+    replies: int
+    errors: int
+    method: SqlMethod
+    count: int
+    # Statements the idle playground runs per second (heartbeats, pruning), measured
+    # just before, and subtracted over the run's duration.
+    background_per_s: float
+    duration_s: float
+    per_reply: float | None
+    # How long one reply took (p50): statements that grow with time, not chunks, show here.
+    reply_ms_p50: float | None = None
+    top: list[StatementCount] = msgspec.field(default_factory=list)
+
+
+class MachineInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the benchmark ran."""
+
+    cpu_model: str
+    cores: int
+    memory_gb: float
+    python: str
+    platform: str
+
+
+class BenchConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """What to run; most fields have a command-line flag in ``scripts.bench.cli``."""
+
+    levels: list[int] = msgspec.field(default_factory=lambda: [1, 10, 50, 200])
+    # None: max(20, 2 x concurrency) per level.
+    requests: int | None = None
+    chunks: int = 50
+    interval_ms: float = 20.0
+    targets: list[str] = msgspec.field(default_factory=lambda: list(TARGETS))
+    level_timeout_s: float = 120.0
+    warmup_requests: int = 3
+    sql_chunks: int = 500
+    sql_requests: int = 5
+    sql_idle_s: float = 4.0
+    database: str = "embedded"
+    litellm_spec: str | None = None
+    model: str = "gpt-4o-mini"
+
+    def requests_for(self, concurrency: int) -> int:
+        """How many requests a level sends."""
+        return self.requests if self.requests is not None else max(20, 2 * concurrency)
+
+
+class BenchResult(msgspec.Struct, kw_only=True):
+    """Everything one run measured; ``results.json`` is this, encoded."""
+
+    config: BenchConfig
+    machine: MachineInfo
+    started_at: str
+    duration_s: float
+    command: str
+    targets: list[TargetResult] = msgspec.field(default_factory=list)
+    sql_runs: list[SqlRun] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
+
+    def target(self, name: str) -> TargetResult | None:
+        """The result of target ``name``, if it was part of the run."""
+        return next((t for t in self.targets if t.name == name), None)
+
+
+class Comparison(msgspec.Struct, frozen=True, kw_only=True):
+    """One relay at one level, against direct (and the playground against LiteLLM)."""
+
+    target: str
+    concurrency: int
+    ttft_p50_overhead_ms: float | None
+    throughput_ratio: float | None
+    # Playground chunks per CPU-second ÷ LiteLLM's, at the same level.
+    capacity_vs_litellm: float | None = None
+
+
+class TargetCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """One of the relay's targets: what was wanted, what was measured, met or not."""
+
+    name: str
+    wanted: str
+    measured: str
+    met: bool | None
