@@ -46,7 +46,6 @@ from api.llm.offline import (
     OfflineCall,
     compose_reply,
     reply_deltas,
-    request_tools,
     role_delta,
     with_tool_calls,
 )
@@ -185,7 +184,7 @@ class FakeUpstream:
         """What the reply says: its deltas, text, calls, finish reason and usage."""
         text = wire.last_user_text(messages) or ""
         limit = wire.requested_max_tokens(body)
-        tools = request_tools(body)
+        tools = wire.request_tools(body)
         if tools and TOOLS in text:
             composed = compose_reply(
                 messages, tools=tools, tool_choice=body.get("tool_choice"), max_tokens=limit

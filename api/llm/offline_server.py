@@ -8,8 +8,7 @@ from ``api.llm.offline`` and really arrive chunk by chunk, a delay apart.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import anyio
 import httpx2
@@ -89,7 +88,7 @@ class OfflineTransport(httpx2.AsyncBaseTransport):
         seed, temperature = body.get("seed"), body.get("temperature")
         reply = compose_reply(
             messages,
-            tools=request_tools(body),
+            tools=wire.request_tools(body),
             tool_choice=body.get("tool_choice"),
             max_tokens=wire.requested_max_tokens(body),
             seed=seed if isinstance(seed, int) else None,
@@ -117,14 +116,6 @@ class OfflineTransport(httpx2.AsyncBaseTransport):
             param="model",
         )
         return _json(404, body, request)
-
-
-def request_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
-    """The well-formed entries of a request's ``tools`` list (None when it has none)."""
-    tools = body.get("tools")
-    if not isinstance(tools, list):
-        return None
-    return [tool for tool in tools if isinstance(tool, Mapping)]
 
 
 def _json(status: int, body: wire.JSON, request: httpx2.Request) -> httpx2.Response:

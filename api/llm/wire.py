@@ -157,3 +157,11 @@ def wants_usage(body: Mapping[str, Any]) -> bool:
     """Whether a streamed request asked for the final usage chunk."""
     options = body.get("stream_options")
     return isinstance(options, Mapping) and bool(options.get("include_usage"))
+
+
+def request_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The well-formed entries of a request's ``tools`` list (None when it has none)."""
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return None
+    return [tool for tool in tools if isinstance(tool, Mapping)]
