@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import stream_events
+from tests.fixtures.threads import create_thread
 
 LIMIT = 20_000  # PLAYGROUND_MAX_CONTENT_CHARS of the test app
 MAX_BODY_BYTES = 200_000  # PLAYGROUND_MAX_BODY_BYTES of the test app
@@ -69,20 +70,13 @@ async def _append(http: httpx.AsyncClient, thread_id: str, **body: Any) -> str:
     return message_id
 
 
-async def _new_thread(http: httpx.AsyncClient) -> str:
-    response = await http.post(THREADS, json={"title": "bad input"})
-    assert response.status_code == 201, response.text
-    thread_id: str = response.json()["id"]
-    return thread_id
-
-
 @pytest.fixture
 async def world(client: httpx.AsyncClient) -> World:
-    thread = await _new_thread(client)
+    thread = (await create_thread(client, title="bad input"))["id"]
     system = await _append(client, thread, role="system", content="Be terse.")
     user = await _append(client, thread, content="Hello", parent_id=system)
     assistant = await _append(client, thread, role="assistant", content="Hi.", parent_id=user)
-    other = await _new_thread(client)
+    other = (await create_thread(client, title="bad input"))["id"]
     other_msg = await _append(client, other, content="Elsewhere")
     return World(
         ids={

@@ -17,15 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import stream_events
 from tests.fixtures.processes import ServerProcess, start_server
-from tests.test_pipeline import wait_until_settled
-
-
-async def new_thread(base_url: str, **body: Any) -> str:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        response = await http.post("/api/threads", json={"model": "fake-small", **body})
-        assert response.status_code == 201, response.text
-        thread_id: str = response.json()["id"]
-        return thread_id
+from tests.fixtures.threads import create_thread
+from tests.generation.test_pipeline import wait_until_settled
 
 
 async def read_until(
@@ -58,7 +51,7 @@ async def test_resume_on_another_process_has_no_gap_and_no_duplicate(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     first, last_id, reply_id = await read_until(
         a.base_url,
         "POST",
@@ -85,7 +78,7 @@ async def test_resume_by_query_parameter_after_the_generation_ended(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     first, last_id, reply_id = await read_until(
         a.base_url,
         "POST",
@@ -108,7 +101,7 @@ async def test_follower_on_another_process_sees_tokens_live(
     two_servers: list[ServerProcess],
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     body = {"content": "live [[chunks:40]] [[slow:20]]"}
     produced: list[float] = []
     followed: list[float] = []
@@ -148,7 +141,7 @@ async def test_cancel_from_another_process(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     names: list[str] = []
     deltas: list[str] = []
     final: dict[str, Any] = {}
@@ -184,7 +177,7 @@ async def test_cancel_from_another_process(
 async def test_concurrent_sends_from_two_processes_one_wins(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
-    thread_id = await new_thread(two_servers[0].base_url)
+    thread_id = (await create_thread(two_servers[0].base_url, model="fake-small"))["id"]
     marker = uuid.uuid4().hex
 
     async def send(server: ServerProcess, index: int) -> tuple[int, Any]:
@@ -216,7 +209,7 @@ async def test_idempotent_retry_attaches_to_the_same_generation(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     body = {"content": "once only [[chunks:20]] [[slow:10]]"}
     headers = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
     url = f"/api/threads/{thread_id}/messages"
@@ -253,7 +246,7 @@ async def test_interrupt_policy_replaces_the_running_reply(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     deltas, _, first_reply = await read_until(
         a.base_url,
         "POST",
@@ -283,7 +276,7 @@ async def test_killed_process_leaves_an_interrupted_reply(
 ) -> None:
     victim = start_server(migrated_database_url, fake_upstream_url)
     survivor = two_servers[1]
-    thread_id = await new_thread(victim.base_url)
+    thread_id = (await create_thread(victim.base_url, model="fake-small"))["id"]
     deltas, _, reply_id = await read_until(
         victim.base_url,
         "POST",
@@ -329,7 +322,7 @@ async def test_sigterm_drains_then_interrupts(
     server = start_server(
         migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": grace_s}
     )
-    thread_id = await new_thread(server.base_url)
+    thread_id = (await create_thread(server.base_url, model="fake-small"))["id"]
     _, _, reply_id = await read_until(
         server.base_url,
         "POST",

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import SSEResult, stream_events
-from tests.test_threads import create_thread
+from tests.fixtures.threads import create_thread
 
 WEATHER = {
     "name": "get_weather",

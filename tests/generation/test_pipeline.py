@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import RunningApp, stream_events
-from tests.test_threads import create_thread
+from tests.fixtures.threads import create_thread
 
 TIMED_STATEMENTS = (
     "SET content=",

@@ -14,7 +14,7 @@ from api.app import create_app
 from api.settings import load_settings
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import app_settings_env, serve, stream_events
-from tests.test_threads import create_thread
+from tests.fixtures.threads import create_thread
 
 UPSTREAM_CHUNKS = 20  # what tests/fixtures/upstream.py starts the fake server with
 

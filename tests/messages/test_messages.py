@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import stream_events
-from tests.test_threads import create_thread
+from tests.fixtures.threads import create_thread
 
 
 async def test_send_streams_events_in_order_and_stores_reply(
