@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import stream_events
+from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.threads import create_thread
-from tests.generation.test_pipeline import wait_until_settled
 
 
 async def read_until(

@@ -16,8 +16,8 @@ from api.settings import load_settings
 from db.engine import create_session_factory
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import RunningApp, stream_events
+from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.threads import create_thread
-from tests.generation.test_pipeline import wait_until_settled
 
 
 async def test_cancel_keeps_the_partial_reply(

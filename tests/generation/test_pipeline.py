@@ -9,12 +9,13 @@ from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import RunningApp, stream_events
+from tests.fixtures.messages import message_row, wait_until_settled
 from tests.fixtures.threads import create_thread
 
 TIMED_STATEMENTS = (
@@ -24,26 +25,6 @@ TIMED_STATEMENTS = (
     "DELETE FROM generation",
     "message.status = $",
 )
-
-
-async def message_row(db_engine: AsyncEngine, message_id: str) -> Any:
-    async with db_engine.connect() as conn:
-        return (
-            await conn.execute(
-                text("SELECT role, content, status FROM message WHERE id = :id"),
-                {"id": message_id},
-            )
-        ).one_or_none()
-
-
-async def wait_until_settled(db_engine: AsyncEngine, message_id: str) -> Any:
-    """Poll the row (small interval, bounded) until its generation has ended."""
-    async with asyncio.timeout(20):
-        while True:
-            row = await message_row(db_engine, message_id)
-            if row is not None and row.status != "in_progress":
-                return row
-            await asyncio.sleep(0.02)
 
 
 async def test_rows_are_stored_before_the_stream_starts(

@@ -7,27 +7,16 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.settings import load_settings
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import app_settings_env, serve, stream_events
+from tests.fixtures.messages import message_row
 from tests.fixtures.threads import create_thread
 
 UPSTREAM_CHUNKS = 20  # what tests/fixtures/upstream.py starts the fake server with
-
-
-async def stored(db_engine: AsyncEngine, message_id: str) -> dict[str, object]:
-    async with db_engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text("SELECT content, status, error, finish_reason FROM message WHERE id = :id"),
-                {"id": message_id},
-            )
-        ).one()
-    return dict(row._mapping)
 
 
 async def test_streamed_reply_with_usage(client: httpx.AsyncClient) -> None:
@@ -112,9 +101,9 @@ async def test_upstream_500_before_streaming_is_a_502(
     assert [m["role"] for m in branch] == ["user", "assistant"]
     assert branch[0]["content"] == "please [[fail:500]]"
     assert branch[1]["status"] == "failed"
-    row = await stored(db_engine, branch[1]["id"])
-    assert row["status"] == "failed"
-    assert "500" in str(row["error"])
+    row = await message_row(db_engine, branch[1]["id"])
+    assert row.status == "failed"
+    assert "500" in str(row.error)
 
 
 async def test_upstream_failure_without_stream_is_a_502(client: httpx.AsyncClient) -> None:
@@ -144,10 +133,10 @@ async def test_connection_dropped_mid_stream(
     final = result.completed()
     assert final["status"] == "failed"
     assert final["error"] == error.data["detail"]
-    row = await stored(db_engine, final["id"])
-    assert row["status"] == "failed"
-    assert row["content"] == result.deltas()
-    assert row["error"] == error.data["detail"]
+    row = await message_row(db_engine, final["id"])
+    assert row.status == "failed"
+    assert row.content == result.deltas()
+    assert row.error == error.data["detail"]
 
 
 async def test_malformed_chunk_fails_the_reply(
@@ -164,8 +153,8 @@ async def test_malformed_chunk_fails_the_reply(
     assert result.deltas() == "chunk-0 chunk-1 "
     final = result.completed()
     assert final["status"] == "failed"
-    row = await stored(db_engine, final["id"])
-    assert row["content"] == "chunk-0 chunk-1 "
+    row = await message_row(db_engine, final["id"])
+    assert row.content == "chunk-0 chunk-1 "
 
 
 @pytest.fixture
