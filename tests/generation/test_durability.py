@@ -15,36 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import stream_events
+from tests.fixtures.app import read_until, stream_events
 from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.threads import create_thread
-
-
-async def read_until(
-    base_url: str, method: str, url: str, stop_after_deltas: int, **kwargs: Any
-) -> tuple[list[str], str, str]:
-    """Read a stream until ``stop_after_deltas`` deltas, then drop the connection.
-
-    Returns the deltas, the last event id seen and the reply's id.
-    """
-    deltas: list[str] = []
-    last_id = ""
-    reply_id = ""
-    async with (
-        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
-        aconnect_sse(http, method, url, **kwargs) as source,
-    ):
-        assert source.response.status_code == 200, await source.response.aread()
-        async for sse in source.aiter_sse():
-            last_id = sse.id
-            if sse.event == "message.created":
-                reply_id = sse.json()["message"]["id"]
-            if sse.event == "message.delta":
-                deltas.append(sse.json()["content"])
-                if len(deltas) == stop_after_deltas:
-                    break
-    return deltas, last_id, reply_id
 
 
 async def test_resume_on_another_process_has_no_gap_and_no_duplicate(

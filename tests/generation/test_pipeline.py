@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import RunningApp, stream_events
+from tests.fixtures.app import RunningApp, read_until, stream_events
 from tests.fixtures.messages import message_row, wait_until_settled
 from tests.fixtures.threads import create_thread
 
@@ -87,21 +87,15 @@ async def test_deltas_are_written_in_batches(
 async def test_reply_completes_and_is_stored_when_the_client_disconnects(
     running_app: RunningApp, db_engine: AsyncEngine
 ) -> None:
-    async with httpx.AsyncClient(base_url=running_app.base_url, timeout=10) as http:
-        thread = await create_thread(http, model="fake-small")
-        url = f"/api/threads/{thread['id']}/messages"
-        async with aconnect_sse(
-            http, "POST", url, json={"content": "bye [[chunks:60]] [[slow:10]]"}
-        ) as source:
-            seen = 0
-            assistant_id = ""
-            async for sse in source.aiter_sse():
-                if sse.event == "message.created":
-                    assistant_id = sse.json()["message"]["id"]
-                if sse.event == "message.delta":
-                    seen += 1
-                    if seen == 3:
-                        break
+    thread = await create_thread(running_app.base_url, model="fake-small")
+    # Given a base URL, read_until reads with a client of its own and closes it.
+    _, _, assistant_id = await read_until(
+        running_app.base_url,
+        "POST",
+        f"/api/threads/{thread['id']}/messages",
+        stop_after_deltas=3,
+        json={"content": "bye [[chunks:60]] [[slow:10]]"},
+    )
     # The connection is closed now; the generation goes on without it.
     row = await wait_until_settled(db_engine, assistant_id)
     assert row.status == "completed"
