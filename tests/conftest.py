@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.upstream",
     "tests.fixtures.app",
     "tests.fixtures.processes",
+    "tests.fixtures.models",
 ]

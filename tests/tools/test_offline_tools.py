@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import httpx2
 import pytest
 from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.llm.offline import OFFLINE_BASE_URL, OfflineTransport, compose_reply
+from api.llm.offline import compose_reply
 from api.llm.offline_tools import MAX_TOOL_TURNS
 from api.settings import OFFLINE_MODEL
 from api.tools.base import ToolContext, validate_and_run
@@ -67,23 +66,6 @@ class Turn:
     calls: list[Call]
     finish_reason: str | None
     completion_tokens: int | None
-
-
-@pytest.fixture
-async def offline() -> AsyncIterator[AsyncOpenAI]:
-    http = httpx2.AsyncClient(transport=OfflineTransport(chunk_delay=0.001))
-    client = AsyncOpenAI(
-        api_key="offline", base_url=OFFLINE_BASE_URL, http_client=http, max_retries=0
-    )
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def upstream(fake_upstream_url: str) -> AsyncIterator[AsyncOpenAI]:
-    client = AsyncOpenAI(api_key="test", base_url=fake_upstream_url, max_retries=0)
-    yield client
-    await client.close()
 
 
 @pytest.fixture(scope="module")
