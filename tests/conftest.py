@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.app",
     "tests.fixtures.processes",
     "tests.fixtures.models",
+    "tests.fixtures.tools",
 ]
