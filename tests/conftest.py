@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.processes",
     "tests.fixtures.models",
     "tests.fixtures.tools",
+    "tests.fixtures.bad_input",
 ]
