@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import read_until, stream_events
+from tests.fixtures.app import send_and_disconnect, stream_events
 from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.threads import create_thread
@@ -26,12 +26,8 @@ async def test_resume_on_another_process_has_no_gap_and_no_duplicate(
 ) -> None:
     a, b = two_servers
     thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
-    first, last_id, reply_id = await read_until(
-        a.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=7,
-        json={"content": "resume me [[chunks:60]] [[slow:15]]"},
+    first, last_id, reply_id = await send_and_disconnect(
+        a.base_url, thread_id, "resume me [[chunks:60]] [[slow:15]]", stop_after_deltas=7
     )
     async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
         resumed = await stream_events(
@@ -53,12 +49,8 @@ async def test_resume_by_query_parameter_after_the_generation_ended(
 ) -> None:
     a, b = two_servers
     thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
-    first, last_id, reply_id = await read_until(
-        a.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=2,
-        json={"content": "short [[chunks:5]] [[slow:5]]"},
+    first, last_id, reply_id = await send_and_disconnect(
+        a.base_url, thread_id, "short [[chunks:5]] [[slow:5]]", stop_after_deltas=2
     )
     # Once it is over, the rest still comes from the stored events.
     await wait_until_settled(db_engine, reply_id)
@@ -221,12 +213,8 @@ async def test_interrupt_policy_replaces_the_running_reply(
 ) -> None:
     a, b = two_servers
     thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
-    deltas, _, first_reply = await read_until(
-        a.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=3,
-        json={"content": "slow one [[chunks:500]] [[slow:10]]"},
+    deltas, _, first_reply = await send_and_disconnect(
+        a.base_url, thread_id, "slow one [[chunks:500]] [[slow:10]]", stop_after_deltas=3
     )
     async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
         result = await stream_events(
@@ -251,12 +239,8 @@ async def test_killed_process_leaves_an_interrupted_reply(
     victim = start_server(migrated_database_url, fake_upstream_url)
     survivor = two_servers[1]
     thread_id = (await create_thread(victim.base_url, model="fake-small"))["id"]
-    deltas, _, reply_id = await read_until(
-        victim.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=20,
-        json={"content": "doomed [[chunks:2000]] [[slow:5]]"},
+    deltas, _, reply_id = await send_and_disconnect(
+        victim.base_url, thread_id, "doomed [[chunks:2000]] [[slow:5]]", stop_after_deltas=20
     )
     victim.stop(signal.SIGKILL)
     row = await wait_until_settled(db_engine, reply_id)
@@ -297,12 +281,11 @@ async def test_sigterm_drains_then_interrupts(
         migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": grace_s}
     )
     thread_id = (await create_thread(server.base_url, model="fake-small"))["id"]
-    _, _, reply_id = await read_until(
+    _, _, reply_id = await send_and_disconnect(
         server.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
+        thread_id,
+        f"shut down [[chunks:{chunks}]] [[slow:{interval_ms}]]",
         stop_after_deltas=2,
-        json={"content": f"shut down [[chunks:{chunks}]] [[slow:{interval_ms}]]"},
     )
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert await asyncio.to_thread(server.stop, signal.SIGTERM) in (0, -signal.SIGTERM)

@@ -15,7 +15,7 @@ from api.generation.supervisor import Supervisor
 from api.settings import load_settings
 from db.engine import create_session_factory
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import RunningApp, read_until, stream_events
+from tests.fixtures.app import RunningApp, send_and_disconnect, stream_events
 from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.threads import create_thread
 
@@ -62,13 +62,8 @@ async def test_cancel_with_nothing_running_is_a_409(client: httpx.AsyncClient) -
 
 async def test_follow_resumes_after_last_event_id(client: httpx.AsyncClient) -> None:
     thread = await create_thread(client, model="fake-small")
-    url = f"/api/threads/{thread['id']}/messages"
-    first_part, last_id, _ = await read_until(
-        client,
-        "POST",
-        url,
-        stop_after_deltas=5,
-        json={"content": "resume [[chunks:40]] [[slow:10]]"},
+    first_part, last_id, _ = await send_and_disconnect(
+        client, thread["id"], "resume [[chunks:40]] [[slow:10]]", stop_after_deltas=5
     )
     resumed = await stream_events(
         client, "GET", f"/api/threads/{thread['id']}/stream", headers={"Last-Event-ID": last_id}

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import RunningApp, read_until, stream_events
+from tests.fixtures.app import RunningApp, send_and_disconnect, stream_events
 from tests.fixtures.messages import message_row, wait_until_settled
 from tests.fixtures.threads import create_thread
 
@@ -88,13 +88,8 @@ async def test_reply_completes_and_is_stored_when_the_client_disconnects(
     running_app: RunningApp, db_engine: AsyncEngine
 ) -> None:
     thread = await create_thread(running_app.base_url, model="fake-small")
-    # Given a base URL, read_until reads with a client of its own and closes it.
-    _, _, assistant_id = await read_until(
-        running_app.base_url,
-        "POST",
-        f"/api/threads/{thread['id']}/messages",
-        stop_after_deltas=3,
-        json={"content": "bye [[chunks:60]] [[slow:10]]"},
+    _, _, assistant_id = await send_and_disconnect(
+        running_app.base_url, thread["id"], "bye [[chunks:60]] [[slow:10]]", stop_after_deltas=3
     )
     # The connection is closed now; the generation goes on without it.
     row = await wait_until_settled(db_engine, assistant_id)
