@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import send_and_disconnect, stream_events
+from tests.fixtures.app import send_and_cancel, send_and_disconnect, stream_events
 from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.threads import create_thread
@@ -108,34 +108,20 @@ async def test_cancel_from_another_process(
 ) -> None:
     a, b = two_servers
     thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
-    names: list[str] = []
-    deltas: list[str] = []
-    final: dict[str, Any] = {}
-    async with (
-        httpx.AsyncClient(base_url=a.base_url, timeout=30) as on_a,
-        httpx.AsyncClient(base_url=b.base_url, timeout=30) as on_b,
-        aconnect_sse(
-            on_a,
-            "POST",
-            f"/api/threads/{thread_id}/messages",
-            json={"content": "long [[chunks:1000]] [[slow:10]]"},
-        ) as source,
-    ):
-        async for sse in source.aiter_sse():
-            names.append(sse.event)
-            if sse.event == "message.delta":
-                deltas.append(sse.json()["content"])
-                if len(deltas) == 3:
-                    started = time.perf_counter()
-                    response = await on_b.post(f"/api/threads/{thread_id}/cancel")
-                    assert response.status_code == 200, response.text
-                    assert time.perf_counter() - started < 1.0
-            if sse.event == "message.completed":
-                final = sse.json()["message"]
-    assert names[-2:] == ["message.completed", "done"]
+    result, cancel, seconds = await send_and_cancel(
+        a.base_url,
+        thread_id,
+        "long [[chunks:1000]] [[slow:10]]",
+        after_deltas=3,
+        cancel_on=b.base_url,
+    )
+    assert cancel.status_code == 200, cancel.text
+    assert seconds < 1.0
+    final = result.completed()
+    assert result.names()[-2:] == ["message.completed", "done"]
     assert final["status"] == "cancelled"
-    assert final["content"] == "".join(deltas)
-    assert len(deltas) < 1000
+    assert final["content"] == result.deltas()
+    assert result.names().count("message.delta") < 1000
     row = await wait_until_settled(db_engine, final["id"])
     assert row.status == "cancelled"
 
