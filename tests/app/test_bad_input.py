@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.app import TEST_ENV
 from tests.fixtures.bad_input import (
     FORK,
     HEAD,
@@ -23,7 +24,7 @@ from tests.fixtures.bad_input import (
     assert_validation_error,
 )
 
-MAX_BODY_BYTES = 200_000  # PLAYGROUND_MAX_BODY_BYTES of the test app
+MAX_BODY_BYTES = int(TEST_ENV["PLAYGROUND_MAX_BODY_BYTES"])
 KNOWN_MODELS = {"offline", "fake-small", "fake-large"}
 
 

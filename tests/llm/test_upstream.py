@@ -15,8 +15,7 @@ from scripts.fake_upstream import reply_text
 from tests.fixtures.app import app_settings_env, serve, stream_events
 from tests.fixtures.messages import message_row
 from tests.fixtures.threads import create_thread
-
-UPSTREAM_CHUNKS = 20  # what tests/fixtures/upstream.py starts the fake server with
+from tests.fixtures.upstream import DEFAULT_CHUNKS
 
 
 async def test_streamed_reply_with_usage(client: httpx.AsyncClient) -> None:
@@ -25,14 +24,14 @@ async def test_streamed_reply_with_usage(client: httpx.AsyncClient) -> None:
         client, "POST", f"/api/threads/{thread['id']}/messages", json={"content": "hi upstream"}
     )
     assert result.status_code == 200
-    assert result.deltas() == reply_text(UPSTREAM_CHUNKS)
+    assert result.deltas() == reply_text(DEFAULT_CHUNKS)
     final = result.completed()
     assert final["status"] == "completed"
-    assert final["content"] == reply_text(UPSTREAM_CHUNKS)
+    assert final["content"] == reply_text(DEFAULT_CHUNKS)
     assert final["usage"] == {
         "prompt_tokens": 2,
-        "completion_tokens": UPSTREAM_CHUNKS,
-        "total_tokens": UPSTREAM_CHUNKS + 2,
+        "completion_tokens": DEFAULT_CHUNKS,
+        "total_tokens": DEFAULT_CHUNKS + 2,
     }
     assert final["finish_reason"] == "stop"
     assert final["model"] == "fake-small"
@@ -125,7 +124,7 @@ async def test_connection_dropped_mid_stream(
     )
     assert result.status_code == 200
     assert result.names()[-3:] == ["error", "message.completed", "done"]
-    assert result.deltas() == reply_text(UPSTREAM_CHUNKS)[: len(result.deltas())]
+    assert result.deltas() == reply_text(DEFAULT_CHUNKS)[: len(result.deltas())]
     assert result.deltas().count("chunk-") == 3
     error = next(e for e in result.events if e.event == "error")
     assert error.data["code"] == "generation_failed"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.app import stream_events
+from tests.fixtures.app import TEST_ENV, stream_events
 from tests.fixtures.bad_input import (
     FORK,
     HEAD,
@@ -21,7 +21,7 @@ from tests.fixtures.bad_input import (
     assert_validation_error,
 )
 
-LIMIT = 20_000  # PLAYGROUND_MAX_CONTENT_CHARS of the test app
+LIMIT = int(TEST_ENV["PLAYGROUND_MAX_CONTENT_CHARS"])
 
 
 # --- booleans ----------------------------------------------------------------------------
