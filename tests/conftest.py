@@ -5,4 +5,7 @@ pytest_plugins = [
     "tests.fixtures.upstream",
     "tests.fixtures.app",
     "tests.fixtures.processes",
+    "tests.fixtures.models",
+    "tests.fixtures.tools",
+    "tests.fixtures.bad_input",
 ]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import stream_events
-from tests.test_threads import create_thread
+from tests.fixtures.messages import message_row
+from tests.fixtures.threads import create_thread
 
 
 async def test_send_streams_events_in_order_and_stores_reply(
@@ -49,16 +49,7 @@ async def test_send_streams_events_in_order_and_stores_reply(
     assert final["model"] == "offline"
     assert final["request_message_count"] == 2
 
-    async with db_engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT content, status, prompt_tokens, completion_tokens, finish_reason,"
-                    " time_to_first_token_ms, duration_ms FROM message WHERE id = :id"
-                ),
-                {"id": final["id"]},
-            )
-        ).one()
+    row = await message_row(db_engine, final["id"])
     assert row.content == result.deltas()
     assert row.status == "completed"
     assert row.prompt_tokens == final["usage"]["prompt_tokens"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,28 +19,11 @@ from api.tools.builtins import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES
 from api.tools.client import ClientFunction, check_client_function, validate_client_arguments
 from api.tools.prompt import SEPARATOR, THREAD_INSTRUCTIONS, build_system_prompt
 from api.tools.registry import ToolRegistry, default_registry
-from db.engine import create_engine, create_session_factory
 from db.models import Message, Thread
+from tests.fixtures.threads import insert_thread
+from tests.fixtures.tools import WEATHER
 
 TOOLS = {tool.name: tool for tool in BUILTIN_TOOLS}
-
-
-@pytest.fixture(scope="module")
-async def session_factory(
-    migrated_database_url: str,
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(migrated_database_url, pool_size=2, echo=False)
-    yield create_session_factory(engine)
-    await engine.dispose()
-
-
-async def new_thread(
-    factory: async_sessionmaker[AsyncSession], *, title: str | None = None, model: str = "offline"
-) -> uuid.UUID:
-    async with factory() as session, session.begin():
-        thread = Thread(title=title, model=model)
-        session.add(thread)
-    return thread.id
 
 
 async def add_messages(
@@ -58,11 +40,6 @@ async def add_messages(
             parent = message.id
             ids.append(message.id)
     return ids
-
-
-@pytest.fixture
-async def ctx(session_factory: async_sessionmaker[AsyncSession]) -> ToolContext:
-    return ToolContext(session_factory=session_factory, thread_id=await new_thread(session_factory))
 
 
 async def run(name: str, arguments: object, ctx: ToolContext) -> ToolOutcome:
@@ -398,7 +375,7 @@ async def test_search_threads_finds_messages_of_every_thread(
     ctx: ToolContext, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     word = "quokka" + secrets.token_hex(4)
-    other = await new_thread(session_factory, title="Animals")
+    other = await insert_thread(session_factory, title="Animals")
     other_ids = await add_messages(
         session_factory,
         other,
@@ -544,23 +521,6 @@ async def test_model_stats_bad_arguments(
 
 
 # --- client-defined functions --------------------------------------------------------
-
-WEATHER = ClientFunction(
-    name="get_weather",
-    description="Weather for a city.",
-    parameters={
-        "type": "object",
-        "properties": {
-            "city": {"type": "string", "minLength": 1},
-            "days": {"type": "integer", "minimum": 1, "maximum": 7},
-            "units": {"enum": ["metric", "imperial"]},
-            "stops": {"type": "array", "items": {"$ref": "#/$defs/stop"}},
-        },
-        "required": ["city"],
-        "additionalProperties": False,
-        "$defs": {"stop": {"type": "object", "required": ["name"]}},
-    },
-)
 
 
 def test_client_function_is_decoded_strictly() -> None:

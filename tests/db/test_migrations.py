@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.engine import create_engine
 from db.migrate import MIGRATION_LOCK_ID, downgrade, schema_differences, upgrade
 from db.models import Base
+from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
 HEAD = "0004"
@@ -37,16 +35,6 @@ VIEW_COLUMNS = [
     "error",
     "created_at",
 ]
-
-
-@asynccontextmanager
-async def connect(url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_engine(url, pool_size=1, echo=False)
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
 
 
 async def rows(connection: AsyncConnection, sql: str, **params: Any) -> list[tuple[Any, ...]]:

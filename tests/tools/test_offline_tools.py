@@ -9,41 +9,28 @@ bad-arguments retry and the final text are checked end to end.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import httpx2
+import msgspec
 import pytest
 from openai import AsyncOpenAI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.llm.offline import OFFLINE_BASE_URL, OfflineTransport, compose_reply
+from api.llm.offline import compose_reply
 from api.llm.offline_tools import MAX_TOOL_TURNS
 from api.settings import OFFLINE_MODEL
 from api.tools.base import ToolContext, validate_and_run
 from api.tools.builtins import BUILTIN_TOOLS
-from api.tools.client import ClientFunction, validate_client_arguments
-from db.engine import create_engine, create_session_factory
-from db.models import Thread
+from api.tools.client import validate_client_arguments
+from tests.fixtures.tools import WEATHER
 
-WEATHER = ClientFunction(
-    name="get_weather",
-    description="Weather for a city.",
-    parameters={
-        "type": "object",
-        "properties": {
-            "city": {"type": "string"},
-            "days": {"type": "integer", "minimum": 1},
-            "units": {"enum": ["metric", "imperial"]},
-            "note": {"type": "string"},
-        },
-        "required": ["city", "days", "units"],
-        "additionalProperties": False,
-    },
+# The offline model fills in only the required properties: with all three required, its
+# calls show an enum's first value and a number's 1 as well as a word of the text.
+WEATHER_ALL_REQUIRED = msgspec.structs.replace(
+    WEATHER, parameters={**WEATHER.parameters, "required": ["city", "days", "units"]}
 )
 BUILTINS = {tool.name: tool for tool in BUILTIN_TOOLS}
-ALL_TOOLS = [tool.openai_spec() for tool in BUILTIN_TOOLS] + [WEATHER.openai_spec()]
+ALL_TOOLS = [tool.openai_spec() for tool in BUILTIN_TOOLS] + [WEATHER_ALL_REQUIRED.openai_spec()]
 
 
 @dataclass
@@ -67,34 +54,6 @@ class Turn:
     calls: list[Call]
     finish_reason: str | None
     completion_tokens: int | None
-
-
-@pytest.fixture
-async def offline() -> AsyncIterator[AsyncOpenAI]:
-    http = httpx2.AsyncClient(transport=OfflineTransport(chunk_delay=0.001))
-    client = AsyncOpenAI(
-        api_key="offline", base_url=OFFLINE_BASE_URL, http_client=http, max_retries=0
-    )
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def upstream(fake_upstream_url: str) -> AsyncIterator[AsyncOpenAI]:
-    client = AsyncOpenAI(api_key="test", base_url=fake_upstream_url, max_retries=0)
-    yield client
-    await client.close()
-
-
-@pytest.fixture(scope="module")
-async def ctx(migrated_database_url: str) -> AsyncIterator[ToolContext]:
-    engine = create_engine(migrated_database_url, pool_size=2, echo=False)
-    factory: async_sessionmaker[AsyncSession] = create_session_factory(engine)
-    async with factory() as session, session.begin():
-        thread = Thread(model=OFFLINE_MODEL)
-        session.add(thread)
-    yield ToolContext(session_factory=factory, thread_id=thread.id)
-    await engine.dispose()
 
 
 async def stream_turn(
@@ -138,8 +97,8 @@ async def stream_turn(
 
 async def tool_result(call: Call, ctx: ToolContext) -> str:
     """What the server (built-ins) or the client (``get_weather``) answers a call with."""
-    if call.name == WEATHER.name:
-        checked = validate_client_arguments(WEATHER, call.arguments)
+    if call.name == WEATHER_ALL_REQUIRED.name:
+        checked = validate_client_arguments(WEATHER_ALL_REQUIRED, call.arguments)
         if checked.error is not None:
             return checked.model_text()
         return json.dumps({"city": checked.arguments["city"], "temp_c": 21})  # type: ignore[index]

@@ -9,13 +9,14 @@ from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import RunningApp, stream_events
-from tests.test_threads import create_thread
+from tests.fixtures.app import RunningApp, send_and_disconnect, stream_events
+from tests.fixtures.messages import message_row, wait_until_settled
+from tests.fixtures.threads import create_thread
 
 TIMED_STATEMENTS = (
     "SET content=",
@@ -24,26 +25,6 @@ TIMED_STATEMENTS = (
     "DELETE FROM generation",
     "message.status = $",
 )
-
-
-async def message_row(db_engine: AsyncEngine, message_id: str) -> Any:
-    async with db_engine.connect() as conn:
-        return (
-            await conn.execute(
-                text("SELECT role, content, status FROM message WHERE id = :id"),
-                {"id": message_id},
-            )
-        ).one_or_none()
-
-
-async def wait_until_settled(db_engine: AsyncEngine, message_id: str) -> Any:
-    """Poll the row (small interval, bounded) until its generation has ended."""
-    async with asyncio.timeout(20):
-        while True:
-            row = await message_row(db_engine, message_id)
-            if row is not None and row.status != "in_progress":
-                return row
-            await asyncio.sleep(0.02)
 
 
 async def test_rows_are_stored_before_the_stream_starts(
@@ -106,21 +87,10 @@ async def test_deltas_are_written_in_batches(
 async def test_reply_completes_and_is_stored_when_the_client_disconnects(
     running_app: RunningApp, db_engine: AsyncEngine
 ) -> None:
-    async with httpx.AsyncClient(base_url=running_app.base_url, timeout=10) as http:
-        thread = await create_thread(http, model="fake-small")
-        url = f"/api/threads/{thread['id']}/messages"
-        async with aconnect_sse(
-            http, "POST", url, json={"content": "bye [[chunks:60]] [[slow:10]]"}
-        ) as source:
-            seen = 0
-            assistant_id = ""
-            async for sse in source.aiter_sse():
-                if sse.event == "message.created":
-                    assistant_id = sse.json()["message"]["id"]
-                if sse.event == "message.delta":
-                    seen += 1
-                    if seen == 3:
-                        break
+    thread = await create_thread(running_app.base_url, model="fake-small")
+    _, _, assistant_id = await send_and_disconnect(
+        running_app.base_url, thread["id"], "bye [[chunks:60]] [[slow:10]]", stop_after_deltas=3
+    )
     # The connection is closed now; the generation goes on without it.
     row = await wait_until_settled(db_engine, assistant_id)
     assert row.status == "completed"

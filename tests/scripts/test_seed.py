@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.settings import OFFLINE_MODEL, load_settings
-from db.engine import create_engine
 from scripts.seed import DEMO_THREADS, seed
+from tests.fixtures.database import connect
 
 DEMO_KEYS = sorted(demo.key for demo in DEMO_THREADS)
 
@@ -31,12 +31,8 @@ async def seeded_url(migrated_database_url: str) -> str:
 
 @pytest.fixture
 async def conn(seeded_url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_engine(seeded_url, pool_size=1, echo=False)
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
+    async with connect(seeded_url) as connection:
+        yield connection
 
 
 async def _rows(conn: AsyncConnection, sql: str, **params: Any) -> list[dict[str, Any]]:
@@ -61,19 +57,15 @@ async def _counts(conn: AsyncConnection) -> list[dict[str, Any]]:
 async def test_second_run_stores_nothing(
     migrated_database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engine = create_engine(migrated_database_url, pool_size=1, echo=False)
-    try:
-        assert await _run_seed(migrated_database_url) == 0
-        async with engine.connect() as connection:
-            before = await _counts(connection)
-        capsys.readouterr()
+    assert await _run_seed(migrated_database_url) == 0
+    async with connect(migrated_database_url) as connection:
+        before = await _counts(connection)
+    capsys.readouterr()
 
-        assert await _run_seed(migrated_database_url) == 0
-        out = capsys.readouterr().out
-        async with engine.connect() as connection:
-            after = await _counts(connection)
-    finally:
-        await engine.dispose()
+    assert await _run_seed(migrated_database_url) == 0
+    out = capsys.readouterr().out
+    async with connect(migrated_database_url) as connection:
+        after = await _counts(connection)
 
     assert f"seeded 0 threads, skipped {len(DEMO_THREADS)} existing" in out
     assert after == before

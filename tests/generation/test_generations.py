@@ -15,40 +15,30 @@ from api.generation.supervisor import Supervisor
 from api.settings import load_settings
 from db.engine import create_session_factory
 from scripts.fake_upstream import reply_text
-from tests.fixtures.app import RunningApp, stream_events
-from tests.test_pipeline import wait_until_settled
-from tests.test_threads import create_thread
+from tests.fixtures.app import RunningApp, send_and_cancel, send_and_disconnect, stream_events
+from tests.fixtures.messages import wait_until_settled
+from tests.fixtures.threads import create_thread
 
 
 async def test_cancel_keeps_the_partial_reply(
     client: httpx.AsyncClient, db_engine: AsyncEngine
 ) -> None:
     thread = await create_thread(client, model="fake-small")
-    url = f"/api/threads/{thread['id']}/messages"
-    names: list[str] = []
-    deltas: list[str] = []
-    completed: dict[str, object] = {}
-    async with aconnect_sse(
-        client, "POST", url, json={"content": "go [[chunks:500]] [[slow:10]]"}
-    ) as source:
-        async for sse in source.aiter_sse():
-            names.append(sse.event)
-            if sse.event == "message.delta":
-                deltas.append(sse.json()["content"])
-                if len(deltas) == 3:
-                    cancel = await client.post(f"/api/threads/{thread['id']}/cancel")
-                    assert cancel.status_code == 200, cancel.text
-                    assert cancel.json()["cancelled"] is True
-            if sse.event == "message.completed":
-                completed = sse.json()["message"]
-    assert names[-2:] == ["message.completed", "done"]
+    result, cancel, _ = await send_and_cancel(
+        client, thread["id"], "go [[chunks:500]] [[slow:10]]", after_deltas=3
+    )
+    assert cancel.status_code == 200, cancel.text
+    assert cancel.json()["cancelled"] is True
+    completed = result.completed()
+    assert result.names()[-2:] == ["message.completed", "done"]
     assert completed["status"] == "cancelled"
-    assert completed["content"] == "".join(deltas)
-    assert len(deltas) < 500
-    row = await wait_until_settled(db_engine, str(completed["id"]))
+    assert completed["content"] == result.deltas()
+    assert result.names().count("message.delta") < 500
+    row = await wait_until_settled(db_engine, completed["id"])
     assert row.status == "cancelled"
-    assert row.content == "".join(deltas)
+    assert row.content == result.deltas()
     # The thread takes a new message right away.
+    url = f"/api/threads/{thread['id']}/messages"
     again = await stream_events(client, "POST", url, json={"content": "again [[chunks:3]]"})
     assert again.completed()["status"] == "completed"
 
@@ -62,18 +52,9 @@ async def test_cancel_with_nothing_running_is_a_409(client: httpx.AsyncClient) -
 
 async def test_follow_resumes_after_last_event_id(client: httpx.AsyncClient) -> None:
     thread = await create_thread(client, model="fake-small")
-    url = f"/api/threads/{thread['id']}/messages"
-    first_part: list[str] = []
-    last_id = ""
-    async with aconnect_sse(
-        client, "POST", url, json={"content": "resume [[chunks:40]] [[slow:10]]"}
-    ) as source:
-        async for sse in source.aiter_sse():
-            last_id = sse.id
-            if sse.event == "message.delta":
-                first_part.append(sse.json()["content"])
-                if len(first_part) == 5:
-                    break
+    first_part, last_id, _ = await send_and_disconnect(
+        client, thread["id"], "resume [[chunks:40]] [[slow:10]]", stop_after_deltas=5
+    )
     resumed = await stream_events(
         client, "GET", f"/api/threads/{thread['id']}/stream", headers={"Last-Event-ID": last_id}
     )

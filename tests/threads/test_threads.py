@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from tests.fixtures.app import stream_events
-
-
-async def create_thread(http: httpx.AsyncClient, **body: object) -> dict[str, Any]:
-    response = await http.post("/api/threads", json=body)
-    assert response.status_code == 201, response.text
-    thread: dict[str, Any] = response.json()
-    return thread
+from tests.fixtures.threads import create_thread
 
 
 async def test_create_with_defaults_and_read_back(client: httpx.AsyncClient) -> None:

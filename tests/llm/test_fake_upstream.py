@@ -30,13 +30,6 @@ def sdk_ask(text: str) -> list[ChatCompletionMessageParam]:
 
 
 @pytest.fixture
-async def client(fake_upstream_url: str) -> AsyncIterator[AsyncOpenAI]:
-    sdk = AsyncOpenAI(api_key="anything", base_url=fake_upstream_url, max_retries=0)
-    yield sdk
-    await sdk.close()
-
-
-@pytest.fixture
 async def router(fake_upstream_url: str) -> AsyncIterator[ModelRouter]:
     settings = ModelSettings(
         openai_api_key=SECRET,
@@ -65,13 +58,13 @@ def test_parse_directives() -> None:
     assert reply_text(3) == "chunk-0 chunk-1 chunk-2"
 
 
-async def test_models(client: AsyncOpenAI) -> None:
-    page = await client.models.list()
+async def test_models(upstream: AsyncOpenAI) -> None:
+    page = await upstream.models.list()
     assert [m.id for m in page.data] == ["fake-small", "fake-large"]
 
 
-async def test_stream_with_usage(client: AsyncOpenAI) -> None:
-    stream = await client.chat.completions.create(
+async def test_stream_with_usage(upstream: AsyncOpenAI) -> None:
+    stream = await upstream.chat.completions.create(
         model="fake-small",
         messages=sdk_ask("hello there"),
         stream=True,
@@ -87,8 +80,8 @@ async def test_stream_with_usage(client: AsyncOpenAI) -> None:
     assert chunks[-1].model == "fake-small"
 
 
-async def test_stream_without_usage_and_overrides(client: AsyncOpenAI) -> None:
-    stream = await client.chat.completions.create(
+async def test_stream_without_usage_and_overrides(upstream: AsyncOpenAI) -> None:
+    stream = await upstream.chat.completions.create(
         model="fake-large", messages=sdk_ask("[[chunks:4]] [[slow:1]]"), stream=True
     )
     deltas: list[str] = []
@@ -98,8 +91,8 @@ async def test_stream_without_usage_and_overrides(client: AsyncOpenAI) -> None:
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
-async def test_non_streamed_and_max_tokens(client: AsyncOpenAI) -> None:
-    completion = await client.chat.completions.create(
+async def test_non_streamed_and_max_tokens(upstream: AsyncOpenAI) -> None:
+    completion = await upstream.chat.completions.create(
         model="fake-small", messages=sdk_ask("hi [[slow:0]]"), max_tokens=3
     )
     assert completion.choices[0].message.content == reply_text(3)
