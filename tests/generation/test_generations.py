@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID
 
 import httpx
 from httpx_sse import aconnect_sse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.generation.listener import liveness_name
+from api.generation.listener import Notifications, liveness_name
 from api.generation.supervisor import Supervisor
 from api.settings import load_settings
 from db.engine import create_session_factory
@@ -92,7 +91,7 @@ async def test_second_send_while_generating_is_a_409(client: httpx.AsyncClient) 
 
 
 async def test_finished_generations_are_pruned_after_the_retention(
-    client: httpx.AsyncClient, db_engine: AsyncEngine
+    client: httpx.AsyncClient, db_engine: AsyncEngine, migrated_database_url: str
 ) -> None:
     thread = await create_thread(client, model="fake-small")
     url = f"/api/threads/{thread['id']}/messages"
@@ -104,7 +103,9 @@ async def test_finished_generations_are_pruned_after_the_retention(
             {"g": generation_id},
         )
     session_factory = create_session_factory(db_engine)
-    supervisor = Supervisor(session_factory, "pruner", load_settings({}).generation, _ignore)
+    # Pruning needs no LISTEN connection: the notifications are never connected.
+    notifications = Notifications(migrated_database_url, "pruner")
+    supervisor = Supervisor(session_factory, "pruner", load_settings({}).generation, notifications)
     await supervisor.prune()
     async with db_engine.connect() as conn:
         left = (
@@ -121,10 +122,6 @@ async def test_finished_generations_are_pruned_after_the_retention(
         f"/api/threads/{thread['id']}/stream", headers={"Last-Event-ID": result.events[2].id}
     )
     assert resumed.status_code == 204
-
-
-def _ignore(generation_id: UUID, reason: str) -> None:
-    raise AssertionError("nothing to cancel here")
 
 
 async def test_lost_listen_connection_is_reopened(

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
 import httpx2
+import msgspec
 import openai
 import pytest
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
 from api.llm.errors import describe_upstream_error
+from api.llm.request import ChatMessage
 from api.llm.router import ModelRouter
 from api.settings import ModelSettings
 from scripts.fake_upstream import parse_directives, reply_text
@@ -23,6 +25,10 @@ SECRET = "sk-fake-secret-42"
 def ask(text: str) -> list[dict[str, Any]]:
     return [{"role": "system", "content": "[[fail:500]] only the last user message counts"},
             {"role": "user", "content": text}]  # fmt: skip
+
+
+def chat(text: str) -> list[ChatMessage]:
+    return msgspec.convert(ask(text), list[ChatMessage])
 
 
 def sdk_ask(text: str) -> list[ChatCompletionMessageParam]:
@@ -103,7 +109,7 @@ async def test_non_streamed_and_max_tokens(upstream: AsyncOpenAI) -> None:
 
 async def test_fail_500_before_streaming_maps_to_502(router: ModelRouter) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
-        await router.open_stream("fake-small", ask("hi [[fail:500]]"), {})
+        await router.open_stream("fake-small", chat("hi [[fail:500]]"), {})
     assert caught.value.status_code == 500
     status, detail = router.describe_error(caught.value)
     assert status == 502
@@ -112,13 +118,13 @@ async def test_fail_500_before_streaming_maps_to_502(router: ModelRouter) -> Non
 
 async def test_fail_429_maps_to_502(router: ModelRouter) -> None:
     with pytest.raises(openai.RateLimitError) as caught:
-        await router.open_stream("fake-small", ask("[[fail:429]]"), {"temperature": 0.2})
+        await router.open_stream("fake-small", chat("[[fail:429]]"), {"temperature": 0.2})
     assert describe_upstream_error(caught.value)[0] == 502
 
 
 async def test_timeout_before_first_byte_maps_to_504(router: ModelRouter) -> None:
     with pytest.raises(openai.APITimeoutError) as caught:
-        await router.open_stream("fake-small", ask("[[delay:3000]]"), {})
+        await router.open_stream("fake-small", chat("[[delay:3000]]"), {})
     assert describe_upstream_error(caught.value) == (504, "model server timed out after 0.5s")
 
 
@@ -131,7 +137,7 @@ async def test_unreachable_server_maps_to_502() -> None:
     router = ModelRouter(settings)
     try:
         with pytest.raises(openai.APIConnectionError) as caught:
-            await router.open_stream("m", ask("hi"), {})
+            await router.open_stream("m", chat("hi"), {})
     finally:
         await router.aclose()
     status, detail = router.describe_error(caught.value)
@@ -140,7 +146,7 @@ async def test_unreachable_server_maps_to_502() -> None:
 
 
 async def test_drop_mid_stream_raises_after_k_deltas(router: ModelRouter) -> None:
-    stream = await router.open_stream("fake-small", ask("[[drop:3]]"), {})
+    stream = await router.open_stream("fake-small", chat("[[drop:3]]"), {})
     deltas: list[str] = []
     with pytest.raises(openai.APIConnectionError):
         await read_deltas(stream, deltas)
@@ -148,7 +154,7 @@ async def test_drop_mid_stream_raises_after_k_deltas(router: ModelRouter) -> Non
 
 
 async def test_malformed_chunk_raises_during_iteration(router: ModelRouter) -> None:
-    stream = await router.open_stream("fake-small", ask("[[malformed:2]]"), {})
+    stream = await router.open_stream("fake-small", chat("[[malformed:2]]"), {})
     deltas: list[str] = []
     with pytest.raises(ValueError, match="Expecting property name") as caught:
         await read_deltas(stream, deltas)

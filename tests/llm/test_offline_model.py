@@ -7,12 +7,15 @@ import time
 from typing import Any, cast
 
 import httpx2
+import msgspec
 import openai
 import pytest
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
-from api.llm.offline import OFFLINE_BASE_URL, OfflineTransport, compose_reply
+from api.llm.offline import compose_reply
+from api.llm.offline_server import OFFLINE_BASE_URL, OfflineTransport
+from api.llm.request import ChatMessage
 from api.llm.router import FALLBACK_MODELS, ModelRouter, UnknownModelError
 from api.settings import OFFLINE_MODEL, ModelSettings
 
@@ -141,7 +144,9 @@ async def test_router_without_upstream() -> None:
         with pytest.raises(UnknownModelError):
             router.client_for("gpt-4o")
         stream = await router.open_stream(
-            OFFLINE_MODEL, HELLO, {"temperature": None, "seed": 3, "top_k": 5}
+            OFFLINE_MODEL,
+            msgspec.convert(HELLO, list[ChatMessage]),
+            {"temperature": None, "seed": 3, "top_k": 5},
         )
         text = ""
         async for chunk in stream:

@@ -21,7 +21,7 @@ from api.llm.offline_tools import MAX_TOOL_TURNS
 from api.settings import OFFLINE_MODEL
 from api.tools.base import ToolContext, validate_and_run
 from api.tools.builtins import BUILTIN_TOOLS
-from api.tools.client import validate_client_arguments
+from api.tools.client import client_spec, validate_client_arguments
 from tests.fixtures.tools import WEATHER
 
 # The offline model fills in only the required properties: with all three required, its
@@ -30,7 +30,9 @@ WEATHER_ALL_REQUIRED = msgspec.structs.replace(
     WEATHER, parameters={**WEATHER.parameters, "required": ["city", "days", "units"]}
 )
 BUILTINS = {tool.name: tool for tool in BUILTIN_TOOLS}
-ALL_TOOLS = [tool.openai_spec() for tool in BUILTIN_TOOLS] + [WEATHER_ALL_REQUIRED.openai_spec()]
+ALL_TOOLS: list[dict[str, Any]] = msgspec.to_builtins(
+    [*(tool.openai_spec() for tool in BUILTIN_TOOLS), client_spec(WEATHER_ALL_REQUIRED)]
+)
 
 
 @dataclass
@@ -191,7 +193,7 @@ async def test_time_and_sum_make_two_calls_in_one_turn(offline: AsyncOpenAI) -> 
 
 async def test_only_offered_tools_are_called(offline: AsyncOpenAI) -> None:
     messages = [{"role": "user", "content": "What time is it? And what is 1+1?"}]
-    only_calculator = [BUILTINS["calculator"].openai_spec()]
+    only_calculator = [msgspec.to_builtins(BUILTINS["calculator"].openai_spec())]
     turn = await stream_turn(offline, messages, tools=only_calculator)
     assert [c.name for c in turn.calls] == ["calculator"]
     # No tools, or tool_choice "none": the usual text reply.

@@ -14,9 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import BadRequestError
+from api.schemas.tools import ClientFunction
 from api.tools.base import Tool, ToolContext, ToolError, ToolOutcome, validate_and_run
 from api.tools.builtins import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES
-from api.tools.client import ClientFunction, check_client_function, validate_client_arguments
+from api.tools.client import check_client_function, client_spec, validate_client_arguments
 from api.tools.prompt import SEPARATOR, THREAD_INSTRUCTIONS, build_system_prompt
 from api.tools.registry import ToolRegistry, default_registry
 from db.models import Message, Thread
@@ -178,7 +179,7 @@ def test_schemas_are_self_contained_object_schemas() -> None:
         assert schema["additionalProperties"] is False
         assert "$ref" not in msgspec.json.encode(schema).decode()
         assert "$defs" not in schema
-        assert tool.openai_spec() == {
+        assert msgspec.to_builtins(tool.openai_spec()) == {
             "type": "function",
             "function": {"name": tool.name, "description": tool.description, "parameters": schema},
         }
@@ -225,7 +226,7 @@ def test_registry() -> None:
     listed = registry.all()
     assert [info.name for info in listed] == registry.names()
     assert listed[0].parameters == registry.get(listed[0].name).parameters()  # type: ignore[union-attr]
-    assert [s["function"]["name"] for s in registry.openai_specs(["current_time", "x"])] == [
+    assert [s.function.name for s in registry.openai_specs(["current_time", "x"])] == [
         "current_time"
     ]
     assert ToolRegistry().names() == []
@@ -534,7 +535,7 @@ def test_client_function_is_decoded_strictly() -> None:
 
 def test_client_function_valid_schema_passes() -> None:
     check_client_function(WEATHER, field="tools[1]")
-    assert WEATHER.openai_spec()["function"]["parameters"] is WEATHER.parameters
+    assert client_spec(WEATHER).function.parameters is WEATHER.parameters
 
 
 @pytest.mark.parametrize(
