@@ -1,6 +1,7 @@
 // The active branch as a list of message cards. A card is rebuilt only when what it
 // shows changed (compared through a key), so streaming a reply re-renders one card per
 // frame and an open edit box elsewhere keeps its text and caret.
+import { button, el } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 const STATUS_LABELS = {
@@ -188,18 +189,4 @@ function prettyJson(text) {
   } catch {
     return String(text);
   }
-}
-
-export function el(tag, className = "", text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text !== undefined) element.textContent = text;
-  return element;
-}
-
-export function button(label, className, onClick) {
-  const element = el("button", className, label);
-  element.type = "button";
-  element.addEventListener("click", onClick);
-  return element;
 }

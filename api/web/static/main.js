@@ -5,8 +5,7 @@ import { Conversation } from "./conversation.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { SettingsForm } from "./settings.js";
 import { ThreadList, titleOf } from "./threads.js";
-
-const $ = (id) => document.getElementById(id);
+import { byId as $ } from "./dom.js";
 
 const state = {
   thread: null,

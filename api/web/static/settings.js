@@ -1,6 +1,6 @@
 // The thread settings panel: system prompt, model (from /api/models), temperature,
 // max tokens and the built-in tools (from /api/tools), saved with one PATCH.
-import { el } from "./conversation.js";
+import { el } from "./dom.js";
 
 export class SettingsForm {
   constructor(form, save) {

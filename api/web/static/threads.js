@@ -1,6 +1,6 @@
 // The threads sidebar: newest activity first (the API's order), filtered by a search
 // box, with inline rename and delete.
-import { button, el } from "./conversation.js";
+import { button, el } from "./dom.js";
 
 export class ThreadList {
   /** `actions`: {select(id), rename(id, title), remove(id)}. */
