@@ -1,6 +1,6 @@
 // The page's state and wiring: which thread is open (kept in the URL hash, so a reload
 // reopens it), its active branch, and the one reply that may be streaming.
-import { ApiError, request, stream } from "./api.js";
+import * as api from "./api.js";
 import { Conversation } from "./conversation.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { SettingsForm } from "./settings.js";
@@ -68,14 +68,14 @@ function showThreadHeader() {
 // ---- threads ----
 
 async function loadThreads() {
-  const page = await request("GET", "/api/threads?limit=100");
+  const page = await api.listThreads();
   state.threads = page.data;
   state.nextCursor = page.next_cursor;
   showThreadList();
 }
 
 async function loadMoreThreads() {
-  const page = await request("GET", `/api/threads?limit=100&cursor=${encodeURIComponent(state.nextCursor)}`);
+  const page = await api.listThreads(state.nextCursor);
   state.threads.push(...page.data);
   state.nextCursor = page.next_cursor;
   showThreadList();
@@ -89,8 +89,8 @@ function showThreadList() {
 async function openThread(threadId) {
   stopFollowing();
   const [thread, messages] = await Promise.all([
-    request("GET", `/api/threads/${threadId}`),
-    request("GET", `/api/threads/${threadId}/messages`),
+    api.getThread(threadId),
+    api.listMessages(threadId),
   ]);
   state.thread = thread;
   state.messages = messages.data;
@@ -106,26 +106,26 @@ async function openThread(threadId) {
 
 async function refreshThread() {
   if (!state.thread) return;
-  state.thread = await request("GET", `/api/threads/${state.thread.id}`);
+  state.thread = await api.getThread(state.thread.id);
   showThreadHeader();
   await loadThreads();
 }
 
 async function reloadMessages() {
-  const page = await request("GET", `/api/threads/${state.thread.id}/messages`);
+  const page = await api.listMessages(state.thread.id);
   state.messages = page.data;
   rerender();
 }
 
 async function createThread() {
-  const thread = await request("POST", "/api/threads", {});
+  const thread = await api.createThread();
   await loadThreads();
   await openThread(thread.id);
   $("composer-input").focus();
 }
 
 async function renameThread(threadId, title) {
-  const thread = await request("PATCH", `/api/threads/${threadId}`, { title });
+  const thread = await api.updateThread(threadId, { title });
   if (state.thread?.id === threadId) {
     state.thread = thread;
     showThreadHeader();
@@ -134,7 +134,7 @@ async function renameThread(threadId, title) {
 }
 
 async function deleteThread(threadId) {
-  await request("DELETE", `/api/threads/${threadId}`);
+  await api.deleteThread(threadId);
   clearProgress(threadId);
   if (state.thread?.id === threadId) {
     stopFollowing();
@@ -150,7 +150,7 @@ async function deleteThread(threadId) {
 async function saveSettings(threadId, changes) {
   settings.setStatus("Saving…");
   try {
-    state.thread = await request("PATCH", `/api/threads/${threadId}`, changes);
+    state.thread = await api.updateThread(threadId, changes);
   } catch (error) {
     settings.setStatus("Not saved");
     throw error;
@@ -161,8 +161,11 @@ async function saveSettings(threadId, changes) {
 
 // ---- replies: send, regenerate, branch, follow, stop ----
 
-/** Stream a reply from `method path`, showing it as it grows; then reload the branch. */
-async function runReply(method, path, body, progress = null) {
+/**
+ * Show the reply that `open(listener)` streams (one of the api's streaming calls) as
+ * it grows; then reload the branch.
+ */
+async function runReply(open, progress = null) {
   const threadId = state.thread.id;
   const reply = new LiveReply(threadId, structuredClone(state.messages), progress);
   const abort = new AbortController();
@@ -170,7 +173,7 @@ async function runReply(method, path, body, progress = null) {
   rerender();
   let started = false;
   try {
-    started = await stream(method, path, body, (event) => onEvent(reply, event), abort.signal);
+    started = await open({ onEvent: (event) => onEvent(reply, event), signal: abort.signal });
   } catch (error) {
     if (error.name !== "AbortError") throw error;
   } finally {
@@ -186,7 +189,7 @@ async function runReply(method, path, body, progress = null) {
 
 function onEvent(reply, event) {
   reply.apply(event);
-  if (event.event === "error") showError(new ApiError("stream", event.data.detail));
+  if (event.event === "error") showError(new api.ApiError("stream", event.data.detail));
   if (event.event === "tool_result" && callName(reply.messages, event.data.call_id) === "set_thread_title") {
     refreshThread().catch(showError);
   }
@@ -206,12 +209,9 @@ async function resume() {
   const progress = loadProgress(state.thread.id);
   const running = state.messages.at(-1)?.status === "in_progress";
   if (!running && !progress) return;
-  let query = "";
-  if (progress) {
-    restoreProgress(state.messages, progress);
-    query = `?last_event_id=${encodeURIComponent(progress.eventId)}`;
-  }
-  await runReply("GET", `/api/threads/${state.thread.id}/stream${query}`, undefined, progress);
+  if (progress) restoreProgress(state.messages, progress);
+  const threadId = state.thread.id;
+  await runReply((listener) => api.followReply(threadId, progress?.eventId, listener), progress);
 }
 
 function stopFollowing() {
@@ -221,40 +221,42 @@ function stopFollowing() {
 }
 
 async function send(content) {
-  await runReply("POST", `/api/threads/${state.thread.id}/messages`, { content });
+  const threadId = state.thread.id;
+  await runReply((listener) => api.sendMessage(threadId, { content }, listener));
 }
 
 async function stopReply() {
-  await request("POST", `/api/threads/${state.thread.id}/cancel`);
+  await api.cancelReply(state.thread.id);
 }
 
 const messageActions = {
   rerender,
   async edit(message, content) {
-    await request("PATCH", `/api/threads/${state.thread.id}/messages/${message.id}`, { content });
+    await api.editMessage(state.thread.id, message.id, content);
     await reloadMessages();
   },
   async branch(message, content) {
-    const base = `/api/threads/${state.thread.id}/messages`;
+    const threadId = state.thread.id;
     // A first message branches at the root: "root" asks for a new first message.
     const parent_id = message.parent_id ?? "root";
     if (message.role === "user") {
-      await runReply("POST", base, { content, parent_id });
+      await runReply((listener) => api.sendMessage(threadId, { content, parent_id }, listener));
     } else {
-      await request("POST", base, { content, role: message.role, parent_id, generate: false });
+      await api.addMessage(threadId, { content, role: message.role, parent_id, generate: false });
       await reloadMessages();
     }
   },
   async regenerate(message) {
-    await runReply("POST", `/api/threads/${state.thread.id}/messages/${message.id}/regenerate`, {});
+    const threadId = state.thread.id;
+    await runReply((listener) => api.regenerate(threadId, message.id, listener));
   },
   async fork(message) {
-    const thread = await request("POST", `/api/threads/${state.thread.id}/fork`, { message_id: message.id });
+    const thread = await api.forkThread(state.thread.id, message.id);
     await loadThreads();
     await openThread(thread.id);
   },
   async switchTo(message, siblingId) {
-    state.thread = await request("PUT", `/api/threads/${state.thread.id}/head`, { message_id: siblingId });
+    state.thread = await api.setHead(state.thread.id, siblingId);
     await reloadMessages();
   },
 };
@@ -323,7 +325,7 @@ window.addEventListener("hashchange", () => {
 });
 
 guarded(async () => {
-  const [models, tools] = await Promise.all([request("GET", "/api/models"), request("GET", "/api/tools")]);
+  const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
   settings.setCatalog(models, tools);
   await loadThreads();
   const id = location.hash.slice(1);
