@@ -4,16 +4,11 @@ import * as api from "./api.js";
 import { Conversation } from "./conversation.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { SettingsForm } from "./settings.js";
-import { ThreadList, titleOf } from "./threads.js";
+import { Store, titleOf } from "./store.js";
+import { ThreadList } from "./threads.js";
 import { byId as $ } from "./dom.js";
 
-const state = {
-  thread: null,
-  messages: [],
-  live: null, // {reply: LiveReply, abort: AbortController} while a reply streams
-  nextCursor: null,
-  threads: [],
-};
+const store = new Store();
 
 // ---- errors: every failed call ends here, visible until dismissed or replaced ----
 
@@ -48,52 +43,47 @@ function rerender() {
   frameRequested = true;
   requestAnimationFrame(() => {
     frameRequested = false;
-    const messages = state.live ? state.live.reply.messages : state.messages;
+    const messages = store.shownMessages;
     const scroller = $("conversation");
     // Follow a growing reply only while the reader is at the bottom, not after they scrolled up.
     const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
-    conversation.render(messages, Boolean(state.live));
+    conversation.render(messages, store.busy);
     if (atBottom) scroller.scrollTop = scroller.scrollHeight;
     $("empty-state").hidden = messages.length > 0;
-    $("send").hidden = Boolean(state.live);
-    $("stop").hidden = !state.live;
+    $("send").hidden = store.busy;
+    $("stop").hidden = !store.busy;
   });
 }
 
 function showThreadHeader() {
-  $("thread-title").textContent = state.thread ? titleOf(state.thread) : "Playground";
-  document.title = state.thread ? `${titleOf(state.thread)} · Playground` : "Playground";
+  $("thread-title").textContent = store.thread ? titleOf(store.thread) : "Playground";
+  document.title = store.thread ? `${titleOf(store.thread)} · Playground` : "Playground";
 }
 
 // ---- threads ----
 
 async function loadThreads() {
-  const page = await api.listThreads();
-  state.threads = page.data;
-  state.nextCursor = page.next_cursor;
+  store.setThreads(await api.listThreads());
   showThreadList();
 }
 
 async function loadMoreThreads() {
-  const page = await api.listThreads(state.nextCursor);
-  state.threads.push(...page.data);
-  state.nextCursor = page.next_cursor;
+  store.addThreads(await api.listThreads(store.nextCursor));
   showThreadList();
 }
 
 function showThreadList() {
-  threadList.show(state.threads, state.thread?.id ?? null);
-  $("more-threads").hidden = !state.nextCursor;
+  threadList.show(store.threads, store.thread?.id ?? null);
+  $("more-threads").hidden = !store.nextCursor;
 }
 
 async function openThread(threadId) {
-  stopFollowing();
+  store.stopFollowing();
   const [thread, messages] = await Promise.all([
     api.getThread(threadId),
     api.listMessages(threadId),
   ]);
-  state.thread = thread;
-  state.messages = messages.data;
+  store.openThread(thread, messages.data);
   conversation.editing = null;
   if (location.hash !== `#${threadId}`) history.replaceState(null, "", `#${threadId}`);
   showThreadHeader();
@@ -105,15 +95,15 @@ async function openThread(threadId) {
 }
 
 async function refreshThread() {
-  if (!state.thread) return;
-  state.thread = await api.getThread(state.thread.id);
+  if (!store.thread) return;
+  store.setThread(await api.getThread(store.thread.id));
   showThreadHeader();
   await loadThreads();
 }
 
 async function reloadMessages() {
-  const page = await api.listMessages(state.thread.id);
-  state.messages = page.data;
+  const page = await api.listMessages(store.thread.id);
+  store.setMessages(page.data);
   rerender();
 }
 
@@ -126,8 +116,8 @@ async function createThread() {
 
 async function renameThread(threadId, title) {
   const thread = await api.updateThread(threadId, { title });
-  if (state.thread?.id === threadId) {
-    state.thread = thread;
+  if (store.isOpen(threadId)) {
+    store.setThread(thread);
     showThreadHeader();
   }
   await loadThreads();
@@ -136,10 +126,9 @@ async function renameThread(threadId, title) {
 async function deleteThread(threadId) {
   await api.deleteThread(threadId);
   clearProgress(threadId);
-  if (state.thread?.id === threadId) {
-    stopFollowing();
-    state.thread = null;
-    state.messages = [];
+  if (store.isOpen(threadId)) {
+    store.stopFollowing();
+    store.closeThread();
     history.replaceState(null, "", location.pathname);
     showThreadHeader();
     rerender();
@@ -150,12 +139,12 @@ async function deleteThread(threadId) {
 async function saveSettings(threadId, changes) {
   settings.setStatus("Saving…");
   try {
-    state.thread = await api.updateThread(threadId, changes);
+    store.setThread(await api.updateThread(threadId, changes));
   } catch (error) {
     settings.setStatus("Not saved");
     throw error;
   }
-  settings.show(state.thread);
+  settings.show(store.thread);
   settings.setStatus("Saved");
 }
 
@@ -166,10 +155,10 @@ async function saveSettings(threadId, changes) {
  * it grows; then reload the branch.
  */
 async function runReply(open, progress = null) {
-  const threadId = state.thread.id;
-  const reply = new LiveReply(threadId, structuredClone(state.messages), progress);
+  const threadId = store.thread.id;
+  const reply = new LiveReply(threadId, structuredClone(store.messages), progress);
   const abort = new AbortController();
-  state.live = { reply, abort };
+  store.startReply({ reply, abort });
   rerender();
   let started = false;
   try {
@@ -177,9 +166,9 @@ async function runReply(open, progress = null) {
   } catch (error) {
     if (error.name !== "AbortError") throw error;
   } finally {
-    if (state.live?.reply === reply) state.live = null;
+    store.endReply(reply);
     if (!started) clearProgress(threadId);
-    if (state.thread?.id === threadId && !abort.signal.aborted) {
+    if (store.isOpen(threadId) && !abort.signal.aborted) {
       await reloadMessages();
       await refreshThread();
     }
@@ -206,37 +195,31 @@ function callName(messages, callId) {
 
 /** After opening a thread: follow a reply still being generated, from where we were. */
 async function resume() {
-  const progress = loadProgress(state.thread.id);
-  const running = state.messages.at(-1)?.status === "in_progress";
+  const threadId = store.thread.id;
+  const progress = loadProgress(threadId);
+  const running = store.messages.at(-1)?.status === "in_progress";
   if (!running && !progress) return;
-  if (progress) restoreProgress(state.messages, progress);
-  const threadId = state.thread.id;
+  if (progress) store.setMessages(restoreProgress(store.messages, progress));
   await runReply((listener) => api.followReply(threadId, progress?.eventId, listener), progress);
 }
 
-function stopFollowing() {
-  // Only this page stops listening; the reply goes on and is stored by the server.
-  state.live?.abort.abort();
-  state.live = null;
-}
-
 async function send(content) {
-  const threadId = state.thread.id;
+  const threadId = store.thread.id;
   await runReply((listener) => api.sendMessage(threadId, { content }, listener));
 }
 
 async function stopReply() {
-  await api.cancelReply(state.thread.id);
+  await api.cancelReply(store.thread.id);
 }
 
 const messageActions = {
   rerender,
   async edit(message, content) {
-    await api.editMessage(state.thread.id, message.id, content);
+    await api.editMessage(store.thread.id, message.id, content);
     await reloadMessages();
   },
   async branch(message, content) {
-    const threadId = state.thread.id;
+    const threadId = store.thread.id;
     // A first message branches at the root: "root" asks for a new first message.
     const parent_id = message.parent_id ?? "root";
     if (message.role === "user") {
@@ -247,16 +230,16 @@ const messageActions = {
     }
   },
   async regenerate(message) {
-    const threadId = state.thread.id;
+    const threadId = store.thread.id;
     await runReply((listener) => api.regenerate(threadId, message.id, listener));
   },
   async fork(message) {
-    const thread = await api.forkThread(state.thread.id, message.id);
+    const thread = await api.forkThread(store.thread.id, message.id);
     await loadThreads();
     await openThread(thread.id);
   },
   async switchTo(message, siblingId) {
-    state.thread = await api.setHead(state.thread.id, siblingId);
+    store.setThread(await api.setHead(store.thread.id, siblingId));
     await reloadMessages();
   },
 };
@@ -301,8 +284,8 @@ $("composer").addEventListener(
     event.preventDefault();
     const input = $("composer-input");
     const content = input.value;
-    if (!content.trim() || state.live) return;
-    if (!state.thread) await createThread();
+    if (!content.trim() || store.busy) return;
+    if (!store.thread) await createThread();
     input.value = "";
     try {
       await send(content);
@@ -321,7 +304,7 @@ $("composer-input").addEventListener("keydown", (event) => {
 });
 window.addEventListener("hashchange", () => {
   const id = location.hash.slice(1);
-  if (id && id !== state.thread?.id) guarded(openThread)(id);
+  if (id && !store.isOpen(id)) guarded(openThread)(id);
 });
 
 guarded(async () => {

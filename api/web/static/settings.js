@@ -1,6 +1,7 @@
 // The thread settings panel: system prompt, model (from /api/models), temperature,
 // max tokens and the built-in tools (from /api/tools), saved with one PATCH.
 import { el } from "./dom.js";
+import { threadChanges } from "./store.js";
 
 export class SettingsForm {
   constructor(form, save) {
@@ -16,7 +17,7 @@ export class SettingsForm {
     this.thread = null;
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (this.thread) save(this.thread.id, this.changes());
+      if (this.thread) save(this.thread.id, threadChanges(this.thread, this.values()));
     });
   }
 
@@ -56,30 +57,19 @@ export class SettingsForm {
     this.setStatus("");
   }
 
-  changes() {
+  /** What the form holds, as typed. */
+  values() {
     const { fields } = this;
-    const params = { ...this.thread.params };
-    setOrDelete(params, "temperature", fields.temperature);
-    setOrDelete(params, "max_tokens", fields.maxTokens);
-    const builtins = [...fields.tools.querySelectorAll("input:checked")].map((box) => box.value);
-    // Client-defined functions have no checkbox here; keep them as they are.
-    const clientFunctions = this.thread.tools.filter((tool) => typeof tool !== "string");
     return {
-      system_prompt: fields.systemPrompt.value.trim() ? fields.systemPrompt.value : null,
+      systemPrompt: fields.systemPrompt.value,
       model: fields.model.value,
-      params,
-      tools: [...builtins, ...clientFunctions],
+      temperature: fields.temperature.value,
+      maxTokens: fields.maxTokens.value,
+      tools: [...fields.tools.querySelectorAll("input:checked")].map((box) => box.value),
     };
   }
 
   setStatus(text) {
     this.fields.status.textContent = text;
   }
-}
-
-// Out-of-range values are sent as typed: the API's 400 names the field, and the page
-// shows it, which explains more than a browser tooltip.
-function setOrDelete(params, name, input) {
-  if (input.value === "") delete params[name];
-  else params[name] = Number(input.value);
 }

@@ -1,6 +1,7 @@
 // The threads sidebar: newest activity first (the API's order), filtered by a search
 // box, with inline rename and delete.
 import { button, el } from "./dom.js";
+import { titleOf } from "./store.js";
 
 export class ThreadList {
   /** `actions`: {select(id), rename(id, title), remove(id)}. */
@@ -69,8 +70,4 @@ export class ThreadList {
     queueMicrotask(() => input.select());
     return form;
   }
-}
-
-export function titleOf(thread) {
-  return thread.title || "Untitled thread";
 }
