@@ -18,6 +18,19 @@ export function el(tag, className = "", text) {
 export function button(label, className, onClick) {
   const element = el("button", className, label);
   element.type = "button";
-  element.addEventListener("click", onClick);
+  if (onClick) element.addEventListener("click", onClick);
   return element;
+}
+
+/**
+ * Call `handler(event, match)` for `type` events inside `root` whose target is or sits
+ * in an element matching `selector`. Lists rebuilt at every render keep one listener
+ * this way, and the elements they build stay plain templates.
+ * @param {(event: Event, match: Element) => void} handler
+ */
+export function delegate(root, type, selector, handler) {
+  root.addEventListener(type, (event) => {
+    const match = event.target.closest(selector);
+    if (match && root.contains(match)) handler(event, match);
+  });
 }

@@ -1,7 +1,7 @@
 // The page's state and wiring: which thread is open (kept in the URL hash, so a reload
 // reopens it), its active branch, and the one reply that may be streaming.
 import * as api from "./api.js";
-import { Conversation } from "./conversation.js";
+import { ConversationView } from "./conversation-view.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { SettingsForm } from "./settings.js";
 import { Store, titleOf } from "./store.js";
@@ -43,13 +43,7 @@ function rerender() {
   frameRequested = true;
   requestAnimationFrame(() => {
     frameRequested = false;
-    const messages = store.shownMessages;
-    const scroller = $("conversation");
-    // Follow a growing reply only while the reader is at the bottom, not after they scrolled up.
-    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
-    conversation.render(messages, store.busy);
-    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
-    $("empty-state").hidden = messages.length > 0;
+    conversation.render(store.shownMessages, store.busy);
     $("send").hidden = store.busy;
     $("stop").hidden = !store.busy;
   });
@@ -84,7 +78,7 @@ async function openThread(threadId) {
     api.listMessages(threadId),
   ]);
   store.openThread(thread, messages.data);
-  conversation.editing = null;
+  conversation.clearEditing();
   if (location.hash !== `#${threadId}`) history.replaceState(null, "", `#${threadId}`);
   showThreadHeader();
   settings.show(thread);
@@ -212,39 +206,37 @@ async function stopReply() {
   await api.cancelReply(store.thread.id);
 }
 
-const messageActions = {
-  rerender,
-  async edit(message, content) {
-    await api.editMessage(store.thread.id, message.id, content);
+async function editMessage(message, content) {
+  await api.editMessage(store.thread.id, message.id, content);
+  await reloadMessages();
+}
+
+async function branch(message, content) {
+  const threadId = store.thread.id;
+  // A first message branches at the root: "root" asks for a new first message.
+  const parent_id = message.parent_id ?? "root";
+  if (message.role === "user") {
+    await runReply((listener) => api.sendMessage(threadId, { content, parent_id }, listener));
+  } else {
+    await api.addMessage(threadId, { content, role: message.role, parent_id, generate: false });
     await reloadMessages();
-  },
-  async branch(message, content) {
-    const threadId = store.thread.id;
-    // A first message branches at the root: "root" asks for a new first message.
-    const parent_id = message.parent_id ?? "root";
-    if (message.role === "user") {
-      await runReply((listener) => api.sendMessage(threadId, { content, parent_id }, listener));
-    } else {
-      await api.addMessage(threadId, { content, role: message.role, parent_id, generate: false });
-      await reloadMessages();
-    }
-  },
-  async regenerate(message) {
-    const threadId = store.thread.id;
-    await runReply((listener) => api.regenerate(threadId, message.id, listener));
-  },
-  async fork(message) {
-    const thread = await api.forkThread(store.thread.id, message.id);
-    await loadThreads();
-    await openThread(thread.id);
-  },
-  async switchTo(message, siblingId) {
-    store.setThread(await api.setHead(store.thread.id, siblingId));
-    await reloadMessages();
-  },
-};
-for (const name of ["edit", "branch", "regenerate", "fork", "switchTo"]) {
-  messageActions[name] = guarded(messageActions[name]);
+  }
+}
+
+async function regenerate(message) {
+  const threadId = store.thread.id;
+  await runReply((listener) => api.regenerate(threadId, message.id, listener));
+}
+
+async function fork(message) {
+  const thread = await api.forkThread(store.thread.id, message.id);
+  await loadThreads();
+  await openThread(thread.id);
+}
+
+async function switchSibling(siblingId) {
+  store.setThread(await api.setHead(store.thread.id, siblingId));
+  await reloadMessages();
 }
 
 // ---- narrow screens: the sidebar and the settings slide over the conversation ----
@@ -260,7 +252,12 @@ function closePanels() {
 
 // ---- start ----
 
-const conversation = new Conversation($("messages"), messageActions);
+const conversation = new ConversationView();
+conversation.bindEdit(guarded(editMessage));
+conversation.bindBranch(guarded(branch));
+conversation.bindRegenerate(guarded(regenerate));
+conversation.bindFork(guarded(fork));
+conversation.bindSwitchSibling(guarded(switchSibling));
 const threadList = new ThreadList($("thread-list"), $("thread-search"), {
   select: guarded(openThread),
   rename: guarded(renameThread),
