@@ -15,10 +15,9 @@ export function el(tag, className = "", text) {
 }
 
 /** A `type="button"` button, so that a button inside a form never submits it. */
-export function button(label, className, onClick) {
+export function button(label, className) {
   const element = el("button", className, label);
   element.type = "button";
-  if (onClick) element.addEventListener("click", onClick);
   return element;
 }
 

@@ -5,7 +5,7 @@ import { ConversationView } from "./conversation-view.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { SettingsForm } from "./settings.js";
 import { Store, titleOf } from "./store.js";
-import { ThreadList } from "./threads.js";
+import { ThreadsView } from "./threads-view.js";
 import { byId as $ } from "./dom.js";
 
 const store = new Store();
@@ -67,8 +67,7 @@ async function loadMoreThreads() {
 }
 
 function showThreadList() {
-  threadList.show(store.threads, store.thread?.id ?? null);
-  $("more-threads").hidden = !store.nextCursor;
+  threads.render(store.threads, store.thread?.id ?? null, Boolean(store.nextCursor));
 }
 
 async function openThread(threadId) {
@@ -83,7 +82,7 @@ async function openThread(threadId) {
   showThreadHeader();
   settings.show(thread);
   showThreadList();
-  closePanels();
+  threads.close();
   rerender();
   await resume();
 }
@@ -239,15 +238,11 @@ async function switchSibling(siblingId) {
   await reloadMessages();
 }
 
-// ---- narrow screens: the sidebar and the settings slide over the conversation ----
+// ---- narrow screens: the settings slide over the conversation ----
 
 function togglePanel(id, open) {
   $(id).classList.toggle("open", open);
   if (id === "settings") $("toggle-settings").setAttribute("aria-expanded", String(open));
-}
-
-function closePanels() {
-  togglePanel("sidebar", false);
 }
 
 // ---- start ----
@@ -258,19 +253,16 @@ conversation.bindBranch(guarded(branch));
 conversation.bindRegenerate(guarded(regenerate));
 conversation.bindFork(guarded(fork));
 conversation.bindSwitchSibling(guarded(switchSibling));
-const threadList = new ThreadList($("thread-list"), $("thread-search"), {
-  select: guarded(openThread),
-  rename: guarded(renameThread),
-  remove: guarded(deleteThread),
-});
+const threads = new ThreadsView();
+threads.bindCreateThread(guarded(createThread));
+threads.bindLoadMore(guarded(loadMoreThreads));
+threads.bindSelectThread(guarded(openThread));
+threads.bindRenameThread(guarded(renameThread));
+threads.bindDeleteThread(guarded(deleteThread));
 const settings = new SettingsForm($("settings-form"), guarded(saveSettings));
 
-$("new-thread").addEventListener("click", guarded(createThread));
-$("more-threads").addEventListener("click", guarded(loadMoreThreads));
 $("error-close").addEventListener("click", clearError);
 $("stop").addEventListener("click", guarded(stopReply));
-$("open-sidebar").addEventListener("click", () => togglePanel("sidebar", true));
-$("close-sidebar").addEventListener("click", () => togglePanel("sidebar", false));
 $("toggle-settings").addEventListener("click", () =>
   togglePanel("settings", !$("settings").classList.contains("open")),
 );
