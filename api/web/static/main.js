@@ -3,8 +3,8 @@
 import * as api from "./api.js";
 import { ConversationView } from "./conversation-view.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
-import { SettingsForm } from "./settings.js";
-import { Store, titleOf } from "./store.js";
+import { SettingsView } from "./settings-view.js";
+import { Store, threadChanges, titleOf } from "./store.js";
 import { ThreadsView } from "./threads-view.js";
 import { byId as $ } from "./dom.js";
 
@@ -129,10 +129,12 @@ async function deleteThread(threadId) {
   await loadThreads();
 }
 
-async function saveSettings(threadId, changes) {
+async function saveSettings(form) {
+  if (!store.thread) return;
+  const changes = threadChanges(store.thread, form);
   settings.setStatus("Saving…");
   try {
-    store.setThread(await api.updateThread(threadId, changes));
+    store.setThread(await api.updateThread(store.thread.id, changes));
   } catch (error) {
     settings.setStatus("Not saved");
     throw error;
@@ -238,13 +240,6 @@ async function switchSibling(siblingId) {
   await reloadMessages();
 }
 
-// ---- narrow screens: the settings slide over the conversation ----
-
-function togglePanel(id, open) {
-  $(id).classList.toggle("open", open);
-  if (id === "settings") $("toggle-settings").setAttribute("aria-expanded", String(open));
-}
-
 // ---- start ----
 
 const conversation = new ConversationView();
@@ -259,13 +254,11 @@ threads.bindLoadMore(guarded(loadMoreThreads));
 threads.bindSelectThread(guarded(openThread));
 threads.bindRenameThread(guarded(renameThread));
 threads.bindDeleteThread(guarded(deleteThread));
-const settings = new SettingsForm($("settings-form"), guarded(saveSettings));
+const settings = new SettingsView();
+settings.bindSave(guarded(saveSettings));
 
 $("error-close").addEventListener("click", clearError);
 $("stop").addEventListener("click", guarded(stopReply));
-$("toggle-settings").addEventListener("click", () =>
-  togglePanel("settings", !$("settings").classList.contains("open")),
-);
 
 $("composer").addEventListener(
   "submit",
@@ -298,7 +291,7 @@ window.addEventListener("hashchange", () => {
 
 guarded(async () => {
   const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
-  settings.setCatalog(models, tools);
+  settings.setCatalog(models.data, tools.data);
   await loadThreads();
   const id = location.hash.slice(1);
   if (id) await openThread(id);

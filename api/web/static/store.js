@@ -115,9 +115,18 @@ export function titleOf(thread) {
 }
 
 /**
+ * @typedef {object} SettingsForm the settings panel's fields, as typed
+ * @property {string} systemPrompt
+ * @property {string} model
+ * @property {string} temperature empty for the model's default
+ * @property {string} maxTokens empty for the model's default
+ * @property {string[]} tools the built-in tools ticked
+ */
+
+/**
  * The PATCH body that gives `thread` the settings typed in the form.
  * @param {Thread} thread
- * @param {{systemPrompt: string, model: string, temperature: string, maxTokens: string, tools: string[]}} form
+ * @param {SettingsForm} form
  */
 export function threadChanges(thread, form) {
   const params = { ...thread.params };
