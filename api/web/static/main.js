@@ -1,31 +1,25 @@
 // The page's state and wiring: which thread is open (kept in the URL hash, so a reload
 // reopens it), its active branch, and the one reply that may be streaming.
 import * as api from "./api.js";
+import { ComposerView } from "./composer-view.js";
 import { ConversationView } from "./conversation-view.js";
+import { ErrorView } from "./error-view.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { SettingsView } from "./settings-view.js";
 import { Store, threadChanges, titleOf } from "./store.js";
+import { LocationView } from "./location-view.js";
 import { ThreadsView } from "./threads-view.js";
-import { byId as $ } from "./dom.js";
+import { TitleView } from "./title-view.js";
 
 const store = new Store();
 
-// ---- errors: every failed call ends here, visible until dismissed or replaced ----
-
-function showError(error) {
-  $("error-text").textContent = String(error.message || error);
-  $("error-banner").hidden = false;
-}
-
-function clearError() {
-  $("error-banner").hidden = true;
-}
+const showError = (error) => errors.show(error);
 
 /** Run an action triggered by the person; report its failure instead of losing it. */
 function guarded(action) {
   return async (...args) => {
     try {
-      clearError();
+      errors.clear();
       await action(...args);
     } catch (error) {
       showError(error);
@@ -44,14 +38,12 @@ function rerender() {
   requestAnimationFrame(() => {
     frameRequested = false;
     conversation.render(store.shownMessages, store.busy);
-    $("send").hidden = store.busy;
-    $("stop").hidden = !store.busy;
+    composer.setBusy(store.busy);
   });
 }
 
 function showThreadHeader() {
-  $("thread-title").textContent = store.thread ? titleOf(store.thread) : "Playground";
-  document.title = store.thread ? `${titleOf(store.thread)} · Playground` : "Playground";
+  title.show(store.thread ? titleOf(store.thread) : null);
 }
 
 // ---- threads ----
@@ -78,7 +70,7 @@ async function openThread(threadId) {
   ]);
   store.openThread(thread, messages.data);
   conversation.clearEditing();
-  if (location.hash !== `#${threadId}`) history.replaceState(null, "", `#${threadId}`);
+  address.show(threadId);
   showThreadHeader();
   settings.show(thread);
   showThreadList();
@@ -104,7 +96,7 @@ async function createThread() {
   const thread = await api.createThread();
   await loadThreads();
   await openThread(thread.id);
-  $("composer-input").focus();
+  composer.focus();
 }
 
 async function renameThread(threadId, title) {
@@ -122,7 +114,7 @@ async function deleteThread(threadId) {
   if (store.isOpen(threadId)) {
     store.stopFollowing();
     store.closeThread();
-    history.replaceState(null, "", location.pathname);
+    address.clear();
     showThreadHeader();
     rerender();
   }
@@ -199,8 +191,17 @@ async function resume() {
 }
 
 async function send(content) {
+  if (!content.trim() || store.busy) return;
+  if (!store.thread) await createThread();
+  composer.clear();
   const threadId = store.thread.id;
-  await runReply((listener) => api.sendMessage(threadId, { content }, listener));
+  try {
+    await runReply((listener) => api.sendMessage(threadId, { content }, listener));
+  } catch (error) {
+    // A refused send (409 while a reply runs, 413, …) keeps the text for another try.
+    composer.restore(content);
+    throw error;
+  }
 }
 
 async function stopReply() {
@@ -242,6 +243,12 @@ async function switchSibling(siblingId) {
 
 // ---- start ----
 
+const errors = new ErrorView();
+const title = new TitleView();
+const address = new LocationView();
+const composer = new ComposerView();
+composer.bindSend(guarded(send));
+composer.bindStop(guarded(stopReply));
 const conversation = new ConversationView();
 conversation.bindEdit(guarded(editMessage));
 conversation.bindBranch(guarded(branch));
@@ -257,35 +264,7 @@ threads.bindDeleteThread(guarded(deleteThread));
 const settings = new SettingsView();
 settings.bindSave(guarded(saveSettings));
 
-$("error-close").addEventListener("click", clearError);
-$("stop").addEventListener("click", guarded(stopReply));
-
-$("composer").addEventListener(
-  "submit",
-  guarded(async (event) => {
-    event.preventDefault();
-    const input = $("composer-input");
-    const content = input.value;
-    if (!content.trim() || store.busy) return;
-    if (!store.thread) await createThread();
-    input.value = "";
-    try {
-      await send(content);
-    } catch (error) {
-      // A refused send (409 while a reply runs, 413, …) keeps the text for another try.
-      if (!input.value) input.value = content;
-      throw error;
-    }
-  }),
-);
-$("composer-input").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    $("composer").requestSubmit();
-  }
-});
-window.addEventListener("hashchange", () => {
-  const id = location.hash.slice(1);
+address.bindThreadIdChange((id) => {
   if (id && !store.isOpen(id)) guarded(openThread)(id);
 });
 
@@ -293,7 +272,7 @@ guarded(async () => {
   const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
   settings.setCatalog(models.data, tools.data);
   await loadThreads();
-  const id = location.hash.slice(1);
+  const id = address.threadId();
   if (id) await openThread(id);
   rerender();
 })();
