@@ -53,6 +53,15 @@ export class LiveReply {
     return this.messages.find((message) => message.id === id);
   }
 
+  /** The name of the tool a call in this branch asked for, or null. */
+  toolName(callId) {
+    for (const message of this.messages) {
+      const call = (message.tool_calls || []).find((c) => c.id === callId);
+      if (call) return call.function.name;
+    }
+    return null;
+  }
+
   /** A new message replaces whatever the branch showed below its parent. */
   place(message) {
     const existing = this.messages.findIndex((m) => m.id === message.id);
