@@ -9,10 +9,10 @@ import { threadChanges, titleOf } from "./store.js";
 
 /**
  * @typedef {object} Views
+ * @property {import("./address-view.js").AddressView} address
  * @property {import("./composer-view.js").ComposerView} composer
  * @property {import("./conversation-view.js").ConversationView} conversation
  * @property {import("./error-view.js").ErrorView} errors
- * @property {import("./location-view.js").LocationView} location
  * @property {import("./settings-view.js").SettingsView} settings
  * @property {import("./threads-view.js").ThreadsView} threads
  * @property {import("./title-view.js").TitleView} title
@@ -27,7 +27,7 @@ export class Controller {
     this.store = store;
     this.views = views;
     this.frameRequested = false;
-    const { composer, conversation, location, settings, threads } = views;
+    const { address, composer, conversation, settings, threads } = views;
     threads.bindCreateThread(this.guarded(this.createThread));
     threads.bindLoadMore(this.guarded(this.loadMoreThreads));
     threads.bindSelectThread(this.guarded(this.openThread));
@@ -41,7 +41,7 @@ export class Controller {
     conversation.bindRegenerate(this.guarded(this.regenerate));
     conversation.bindFork(this.guarded(this.fork));
     conversation.bindSwitchSibling(this.guarded(this.switchSibling));
-    location.bindThreadIdChange((id) => {
+    address.bindThreadIdChange((id) => {
       if (id && !store.isOpen(id)) this.guarded(this.openThread)(id);
     });
   }
@@ -52,7 +52,7 @@ export class Controller {
       const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
       this.views.settings.setCatalog(models.data, tools.data);
       await this.loadThreads();
-      const id = this.views.location.threadId();
+      const id = this.views.address.threadId();
       if (id) await this.openThread(id);
       this.render();
     })();
@@ -112,7 +112,7 @@ export class Controller {
     const [thread, messages] = await Promise.all([api.getThread(threadId), api.listMessages(threadId)]);
     store.openThread(thread, messages.data);
     views.conversation.clearEditing();
-    views.location.show(threadId);
+    views.address.show(threadId);
     this.showTitle();
     views.settings.show(thread);
     this.showThreads();
@@ -158,7 +158,7 @@ export class Controller {
     if (store.isOpen(threadId)) {
       store.stopFollowing();
       store.closeThread();
-      views.location.clear();
+      views.address.clear();
       this.showTitle();
       this.render();
     }

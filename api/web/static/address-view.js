@@ -1,7 +1,7 @@
 // The URL's hash names the open thread, so a reload or a copied link reopens it.
 // Opening a thread replaces the history entry rather than adding one per click.
 
-export class LocationView {
+export class AddressView {
   /** The thread id in the URL, or "" when there is none. */
   threadId() {
     return location.hash.slice(1);
