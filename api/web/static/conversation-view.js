@@ -23,7 +23,8 @@ export class ConversationView {
     delegate(this.list, "click", ".edit", (_, control) => this.startEditing(this.messageOf(control)));
     delegate(this.list, "click", ".cancel-edit", () => this.stopEditing());
     delegate(this.list, "input", ".editor textarea", (_, area) => (this.editing.draft = area.value));
-    // The edit box is saved with its buttons only; pressing Enter in it adds a line.
+    // The edit box is a form only for its semantics: its buttons act, and nothing may
+    // submit it and reload the page.
     delegate(this.list, "submit", ".editor", (event) => event.preventDefault());
   }
 

@@ -23,6 +23,8 @@
  * @property {string} status
  * @property {string[]} [sibling_ids] its versions, itself included, oldest first
  * @property {Array<{id: string, function: {name: string, arguments: string}}>} [tool_calls]
+ * @property {string} [tool_call_id] on a tool message: the call it answers
+ * @property {string|null} [error] why the message failed, or why a tool call was rejected
  */
 
 /**
