@@ -1,5 +1,6 @@
-// Calls to the playground API. Every non-2xx answer becomes an ApiError carrying the
-// server's `detail`, so callers can show it instead of a generic failure.
+// Calls to the playground API, the one module that knows its paths. Every non-2xx answer
+// becomes an ApiError carrying the server's `detail`, so callers can show it instead of
+// a generic failure.
 import { readEvents } from "./sse.js";
 
 export class ApiError extends Error {
@@ -41,7 +42,7 @@ function options(method, body, signal) {
 }
 
 /** A JSON request; resolves to the parsed body (null for 204). */
-export async function request(method, path, body) {
+async function request(method, path, body) {
   const response = await fetch(path, options(method, body));
   if (!response.ok) throw await errorFrom(response);
   if (response.status === 204) return null;
@@ -49,12 +50,18 @@ export async function request(method, path, body) {
 }
 
 /**
- * A request answered with Server-Sent Events: `onEvent({event, id, data})` is called
- * for each one, data already parsed. Resolves when the stream ends (false when the
- * server answered 204: nothing to follow). fetch is used rather than EventSource
- * because sends and regenerations are POSTs.
+ * @typedef {object} Listener
+ * @property {(event: {event: string, id: string, data: any}) => void} onEvent called for each event, data already parsed
+ * @property {AbortSignal} signal stops listening (the reply itself goes on)
  */
-export async function stream(method, path, body, onEvent, signal) {
+
+/**
+ * A request answered with Server-Sent Events. Resolves when the stream ends (false when
+ * the server answered 204: nothing to follow; the streaming calls below all do the
+ * same). fetch is used rather than EventSource because sends and regenerations are POSTs.
+ * @param {Listener} listener
+ */
+async function stream(method, path, body, { onEvent, signal }) {
   const init = options(method, body, signal);
   init.headers.accept = "text/event-stream";
   const response = await fetch(path, init);
@@ -67,4 +74,92 @@ export async function stream(method, path, body, onEvent, signal) {
     onEvent({ event: frame.event, id: frame.id, data: frame.data ? JSON.parse(frame.data) : {} });
   });
   return true;
+}
+
+function threadPath(threadId) {
+  return `/api/threads/${encodeURIComponent(threadId)}`;
+}
+
+function messagesPath(threadId) {
+  return `${threadPath(threadId)}/messages`;
+}
+
+export function listModels() {
+  return request("GET", "/api/models");
+}
+
+export function listTools() {
+  return request("GET", "/api/tools");
+}
+
+/** A page of threads, newest activity first; `cursor` continues a previous page. */
+export function listThreads(cursor) {
+  const more = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+  return request("GET", `/api/threads?limit=100${more}`);
+}
+
+export function createThread() {
+  return request("POST", "/api/threads", {});
+}
+
+export function getThread(threadId) {
+  return request("GET", threadPath(threadId));
+}
+
+/** Change a thread's title or settings; resolves to the updated thread. */
+export function updateThread(threadId, changes) {
+  return request("PATCH", threadPath(threadId), changes);
+}
+
+export function deleteThread(threadId) {
+  return request("DELETE", threadPath(threadId));
+}
+
+/** A new thread holding the branch up to `messageId`; resolves to that thread. */
+export function forkThread(threadId, messageId) {
+  return request("POST", `${threadPath(threadId)}/fork`, { message_id: messageId });
+}
+
+/** The thread's active branch, root first. */
+export function listMessages(threadId) {
+  return request("GET", messagesPath(threadId));
+}
+
+/** Make the branch through `messageId` the active one; resolves to the thread. */
+export function setHead(threadId, messageId) {
+  return request("PUT", `${threadPath(threadId)}/head`, { message_id: messageId });
+}
+
+export function editMessage(threadId, messageId, content) {
+  return request("PATCH", `${messagesPath(threadId)}/${encodeURIComponent(messageId)}`, { content });
+}
+
+/** Store a message without asking for a reply: `body.generate` is false. */
+export function addMessage(threadId, body) {
+  return request("POST", messagesPath(threadId), body);
+}
+
+/** Send a message and stream the reply it starts. @param {Listener} listener */
+export function sendMessage(threadId, body, listener) {
+  return stream("POST", messagesPath(threadId), body, listener);
+}
+
+/** Stream a new sibling of an assistant message. @param {Listener} listener */
+export function regenerate(threadId, messageId, listener) {
+  const path = `${messagesPath(threadId)}/${encodeURIComponent(messageId)}/regenerate`;
+  return stream("POST", path, {}, listener);
+}
+
+/**
+ * Follow the reply the thread is generating, if any. With `lastEventId`, only the
+ * events after it: a reloaded page continues exactly where it was. @param {Listener} listener
+ */
+export function followReply(threadId, lastEventId, listener) {
+  const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : "";
+  return stream("GET", `${threadPath(threadId)}/stream${query}`, undefined, listener);
+}
+
+/** Stop the running reply; its stream then ends with the message cancelled. */
+export function cancelReply(threadId) {
+  return request("POST", `${threadPath(threadId)}/cancel`);
 }

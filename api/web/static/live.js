@@ -18,15 +18,15 @@ export function clearProgress(threadId) {
 }
 
 /**
- * The text of streamed messages at `progress.eventId` overrides the stored rows: the
- * database is written in batches, so its copy may be ahead of or behind that event,
- * and the events that follow it are applied on top of exactly this text.
+ * `messages` with the text of streamed messages at `progress.eventId` instead of the
+ * stored one: the database is written in batches, so its copy may be ahead of or behind
+ * that event, and the events that follow it apply on top of exactly this text.
  */
 export function restoreProgress(messages, progress) {
-  for (const message of messages) {
+  return messages.map((message) => {
     const text = progress.contents[message.id];
-    if (text !== undefined) message.content = text;
-  }
+    return text === undefined ? message : { ...message, content: text };
+  });
 }
 
 /** A live reply: events in, an updated message list (the active branch) out. */
@@ -51,6 +51,15 @@ export class LiveReply {
 
   find(id) {
     return this.messages.find((message) => message.id === id);
+  }
+
+  /** The name of the tool a call in this branch asked for, or null. */
+  toolName(callId) {
+    for (const message of this.messages) {
+      const call = (message.tool_calls || []).find((c) => c.id === callId);
+      if (call) return call.function.name;
+    }
+    return null;
   }
 
   /** A new message replaces whatever the branch showed below its parent. */

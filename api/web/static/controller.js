@@ -1,0 +1,288 @@
+// Wires the store to the views. A person's action reaches a handler here through a
+// view's bind… method; the handler calls the API, puts the answer in the store and
+// asks the views to show it. Any failure ends in the error banner.
+import * as api from "./api.js";
+import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
+import { threadChanges, titleOf } from "./store.js";
+
+/** @typedef {import("./store.js").Message} Message */
+
+/**
+ * @typedef {object} Views
+ * @property {import("./address-view.js").AddressView} address
+ * @property {import("./composer-view.js").ComposerView} composer
+ * @property {import("./conversation-view.js").ConversationView} conversation
+ * @property {import("./error-view.js").ErrorView} errors
+ * @property {import("./settings-view.js").SettingsView} settings
+ * @property {import("./threads-view.js").ThreadsView} threads
+ * @property {import("./title-view.js").TitleView} title
+ */
+
+export class Controller {
+  /**
+   * @param {import("./store.js").Store} store
+   * @param {Views} views
+   */
+  constructor(store, views) {
+    this.store = store;
+    this.views = views;
+    this.frameRequested = false;
+    const { address, composer, conversation, settings, threads } = views;
+    threads.bindCreateThread(this.guarded(this.createThread));
+    threads.bindLoadMore(this.guarded(this.loadMoreThreads));
+    threads.bindSelectThread(this.guarded(this.openThread));
+    threads.bindRenameThread(this.guarded(this.renameThread));
+    threads.bindDeleteThread(this.guarded(this.deleteThread));
+    settings.bindSave(this.guarded(this.saveSettings));
+    composer.bindSend(this.guarded(this.send));
+    composer.bindStop(this.guarded(this.stop));
+    conversation.bindEdit(this.guarded(this.editMessage));
+    conversation.bindBranch(this.guarded(this.branch));
+    conversation.bindRegenerate(this.guarded(this.regenerate));
+    conversation.bindFork(this.guarded(this.fork));
+    conversation.bindSwitchSibling(this.guarded(this.switchSibling));
+    address.bindThreadIdChange((id) => {
+      if (id && !store.isOpen(id)) this.guarded(this.openThread)(id);
+    });
+  }
+
+  /** Fill the settings pickers, list the threads and reopen the one named in the URL. */
+  start() {
+    return this.guarded(async () => {
+      const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
+      this.views.settings.setCatalog(models.data, tools.data);
+      await this.loadThreads();
+      const id = this.views.address.threadId();
+      if (id) await this.openThread(id);
+      this.render();
+    })();
+  }
+
+  /** Run an action triggered by the person; report its failure instead of losing it. */
+  guarded(action) {
+    return async (...args) => {
+      try {
+        this.views.errors.clear();
+        await action.apply(this, args);
+      } catch (error) {
+        this.views.errors.show(error);
+      }
+    };
+  }
+
+  // ---- showing the store ----
+
+  /** Re-render the branch at most once per animation frame: deltas arrive faster than that. */
+  render() {
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => {
+      this.frameRequested = false;
+      const { store, views } = this;
+      views.conversation.render(store.shownMessages, store.busy);
+      views.composer.setBusy(store.busy);
+    });
+  }
+
+  showTitle() {
+    const { thread } = this.store;
+    this.views.title.show(thread ? titleOf(thread) : null);
+  }
+
+  showThreads() {
+    const { store } = this;
+    this.views.threads.render(store.threads, store.thread?.id ?? null, Boolean(store.nextCursor));
+  }
+
+  // ---- threads ----
+
+  async loadThreads() {
+    this.store.setThreads(await api.listThreads());
+    this.showThreads();
+  }
+
+  async loadMoreThreads() {
+    this.store.addThreads(await api.listThreads(this.store.nextCursor));
+    this.showThreads();
+  }
+
+  async openThread(threadId) {
+    const { store, views } = this;
+    store.stopFollowing();
+    const [thread, messages] = await Promise.all([api.getThread(threadId), api.listMessages(threadId)]);
+    store.openThread(thread, messages.data);
+    views.conversation.clearEditing();
+    views.address.show(threadId);
+    this.showTitle();
+    views.settings.show(thread);
+    this.showThreads();
+    views.threads.close();
+    this.render();
+    await this.resume();
+  }
+
+  /** The open thread changed on the server (a reply ended, a tool renamed it). */
+  async refreshThread() {
+    if (!this.store.thread) return;
+    this.store.setThread(await api.getThread(this.store.thread.id));
+    this.showTitle();
+    await this.loadThreads();
+  }
+
+  async reloadMessages() {
+    const page = await api.listMessages(this.store.thread.id);
+    this.store.setMessages(page.data);
+    this.render();
+  }
+
+  async createThread() {
+    const thread = await api.createThread();
+    await this.loadThreads();
+    await this.openThread(thread.id);
+    this.views.composer.focus();
+  }
+
+  async renameThread(threadId, title) {
+    const thread = await api.updateThread(threadId, { title });
+    if (this.store.isOpen(threadId)) {
+      this.store.setThread(thread);
+      this.showTitle();
+    }
+    await this.loadThreads();
+  }
+
+  async deleteThread(threadId) {
+    const { store, views } = this;
+    await api.deleteThread(threadId);
+    clearProgress(threadId);
+    if (store.isOpen(threadId)) {
+      store.stopFollowing();
+      store.closeThread();
+      views.address.clear();
+      this.showTitle();
+      this.render();
+    }
+    await this.loadThreads();
+  }
+
+  /** @param {Message} message the last message the new thread keeps */
+  async fork(message) {
+    const thread = await api.forkThread(this.store.thread.id, message.id);
+    await this.loadThreads();
+    await this.openThread(thread.id);
+  }
+
+  /** @param {import("./store.js").SettingsForm} form */
+  async saveSettings(form) {
+    const { store, views } = this;
+    if (!store.thread) return;
+    const changes = threadChanges(store.thread, form);
+    views.settings.setStatus("Saving…");
+    try {
+      store.setThread(await api.updateThread(store.thread.id, changes));
+    } catch (error) {
+      views.settings.setStatus("Not saved");
+      throw error;
+    }
+    views.settings.show(store.thread);
+    views.settings.setStatus("Saved");
+  }
+
+  // ---- replies: send, regenerate, branch, follow, stop ----
+
+  /**
+   * Show the reply that `open(listener)` streams (one of the api's streaming calls) as
+   * it grows; then reload the branch as stored.
+   */
+  async runReply(open, progress = null) {
+    const { store } = this;
+    const threadId = store.thread.id;
+    const reply = new LiveReply(threadId, structuredClone(store.messages), progress);
+    const abort = new AbortController();
+    store.startReply({ reply, abort });
+    this.render();
+    let started = false;
+    try {
+      started = await open({ onEvent: (event) => this.onEvent(reply, event), signal: abort.signal });
+    } catch (error) {
+      if (error.name !== "AbortError") throw error;
+    } finally {
+      store.endReply(reply);
+      if (!started) clearProgress(threadId);
+      if (store.isOpen(threadId) && !abort.signal.aborted) {
+        await this.reloadMessages();
+        await this.refreshThread();
+      }
+      this.render();
+    }
+  }
+
+  onEvent(reply, event) {
+    reply.apply(event);
+    if (event.event === "error") this.views.errors.show(new api.ApiError("stream", event.data.detail));
+    if (event.event === "tool_result" && reply.toolName(event.data.call_id) === "set_thread_title") {
+      this.refreshThread().catch((error) => this.views.errors.show(error));
+    }
+    this.render();
+  }
+
+  /** After opening a thread: follow a reply still being generated, from where we were. */
+  async resume() {
+    const { store } = this;
+    const threadId = store.thread.id;
+    const progress = loadProgress(threadId);
+    const running = store.messages.at(-1)?.status === "in_progress";
+    if (!running && !progress) return;
+    if (progress) store.setMessages(restoreProgress(store.messages, progress));
+    await this.runReply((listener) => api.followReply(threadId, progress?.eventId, listener), progress);
+  }
+
+  async send(content) {
+    const { store, views } = this;
+    if (!content.trim() || store.busy) return;
+    if (!store.thread) await this.createThread();
+    views.composer.clear();
+    const threadId = store.thread.id;
+    try {
+      await this.runReply((listener) => api.sendMessage(threadId, { content }, listener));
+    } catch (error) {
+      // A refused send (409 while a reply runs, 413, …) keeps the text for another try.
+      views.composer.restore(content);
+      throw error;
+    }
+  }
+
+  async stop() {
+    await api.cancelReply(this.store.thread.id);
+  }
+
+  /** @param {Message} message @param {string} content */
+  async editMessage(message, content) {
+    await api.editMessage(this.store.thread.id, message.id, content);
+    await this.reloadMessages();
+  }
+
+  /** A new sibling of `message` with `content`; a user message also gets a new reply. */
+  async branch(message, content) {
+    const threadId = this.store.thread.id;
+    // A first message branches at the root: "root" asks for a new first message.
+    const parent_id = message.parent_id ?? "root";
+    if (message.role === "user") {
+      await this.runReply((listener) => api.sendMessage(threadId, { content, parent_id }, listener));
+    } else {
+      await api.addMessage(threadId, { content, role: message.role, parent_id, generate: false });
+      await this.reloadMessages();
+    }
+  }
+
+  /** @param {Message} message */
+  async regenerate(message) {
+    const threadId = this.store.thread.id;
+    await this.runReply((listener) => api.regenerate(threadId, message.id, listener));
+  }
+
+  async switchSibling(siblingId) {
+    this.store.setThread(await api.setHead(this.store.thread.id, siblingId));
+    await this.reloadMessages();
+  }
+}

@@ -1,0 +1,152 @@
+// What the page knows, without any DOM: the threads listed in the sidebar, the open
+// thread (its settings included) and its active branch, and the one reply that may be
+// streaming. The controller changes it through these methods and then asks the views
+// to show it.
+
+/**
+ * @typedef {object} Thread
+ * @property {string} id
+ * @property {string|null} title
+ * @property {string|null} system_prompt
+ * @property {string} model
+ * @property {{temperature?: number, max_tokens?: number}} params
+ * @property {Array<string|object>} tools built-in tool names, or client-defined functions
+ * @property {string} last_activity_at
+ */
+
+/**
+ * @typedef {object} Message
+ * @property {string} id
+ * @property {"system"|"user"|"assistant"|"tool"} role
+ * @property {string|null} parent_id
+ * @property {string} content
+ * @property {string} status
+ * @property {string[]} [sibling_ids] its versions, itself included, oldest first
+ * @property {Array<{id: string, function: {name: string, arguments: string}}>} [tool_calls]
+ * @property {string} [tool_call_id] on a tool message: the call it answers
+ * @property {string|null} [error] why the message failed, or why a tool call was rejected
+ */
+
+/**
+ * @typedef {object} Live the reply being followed
+ * @property {import("./live.js").LiveReply} reply the branch as its events say it is
+ * @property {AbortController} abort stops this page listening, not the reply
+ */
+
+export class Store {
+  constructor() {
+    /** @type {Thread[]} */
+    this.threads = [];
+    /** @type {string|null} where the next page of threads starts, if there is one */
+    this.nextCursor = null;
+    /** @type {Thread|null} */
+    this.thread = null;
+    /** @type {Message[]} the open thread's active branch, as last loaded */
+    this.messages = [];
+    /** @type {Live|null} */
+    this.live = null;
+  }
+
+  /** A reply is streaming: the page shows it and holds back anything that would race it. */
+  get busy() {
+    return this.live !== null;
+  }
+
+  /** The branch to show: the streaming reply's copy while there is one. */
+  get shownMessages() {
+    return this.live ? this.live.reply.messages : this.messages;
+  }
+
+  /** @param {{data: Thread[], next_cursor: string|null}} page the first page */
+  setThreads(page) {
+    this.threads = page.data;
+    this.nextCursor = page.next_cursor;
+  }
+
+  /** @param {{data: Thread[], next_cursor: string|null}} page the page after the last one */
+  addThreads(page) {
+    this.threads.push(...page.data);
+    this.nextCursor = page.next_cursor;
+  }
+
+  isOpen(threadId) {
+    return this.thread?.id === threadId;
+  }
+
+  /** @param {Thread} thread @param {Message[]} messages its active branch */
+  openThread(thread, messages) {
+    this.thread = thread;
+    this.messages = messages;
+  }
+
+  closeThread() {
+    this.thread = null;
+    this.messages = [];
+  }
+
+  /** @param {Thread} thread the open thread as the API now returns it */
+  setThread(thread) {
+    this.thread = thread;
+  }
+
+  /** @param {Message[]} messages */
+  setMessages(messages) {
+    this.messages = messages;
+  }
+
+  /** @param {Live} live */
+  startReply(live) {
+    this.live = live;
+  }
+
+  /** The stream of `reply` ended; a newer one may already have replaced it. */
+  endReply(reply) {
+    if (this.live?.reply === reply) this.live = null;
+  }
+
+  stopFollowing() {
+    // Only this page stops listening; the reply goes on and is stored by the server.
+    this.live?.abort.abort();
+    this.live = null;
+  }
+}
+
+/** @param {Thread} thread */
+export function titleOf(thread) {
+  return thread.title || "Untitled thread";
+}
+
+/**
+ * @typedef {object} SettingsForm the settings panel's fields, as typed
+ * @property {string} systemPrompt
+ * @property {string} model
+ * @property {string} temperature empty for the model's default
+ * @property {string} maxTokens empty for the model's default
+ * @property {string[]} tools the built-in tools ticked
+ */
+
+/**
+ * The PATCH body that gives `thread` the settings typed in the form.
+ * @param {Thread} thread
+ * @param {SettingsForm} form
+ */
+export function threadChanges(thread, form) {
+  const params = { ...thread.params };
+  setOrDelete(params, "temperature", form.temperature);
+  setOrDelete(params, "max_tokens", form.maxTokens);
+  // Client-defined functions have no checkbox in the form; keep them as they are.
+  const clientFunctions = thread.tools.filter((tool) => typeof tool !== "string");
+  return {
+    system_prompt: form.systemPrompt.trim() ? form.systemPrompt : null,
+    model: form.model,
+    params,
+    tools: [...form.tools, ...clientFunctions],
+  };
+}
+
+// Out-of-range values are sent as typed: the API's 400 names the field, and the page
+// shows it, which explains more than a browser tooltip.
+function setOrDelete(params, name, value) {
+  if (value === "") delete params[name];
+  else params[name] = Number(value);
+}
