@@ -128,7 +128,7 @@ async def test_lost_listen_connection_is_reopened(
     running_app: RunningApp, db_engine: AsyncEngine
 ) -> None:
     # Without its LISTEN session a process looks dead to the others' reapers.
-    name = liveness_name(running_app.app.state.services.generations.instance_id)
+    name = liveness_name(running_app.app.state.instance_id)
     query = text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
     async with db_engine.connect() as conn:
         old_pid = (await conn.execute(query, {"name": name})).scalar_one()
