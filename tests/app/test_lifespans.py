@@ -14,14 +14,16 @@ import openai
 import pytest
 from litestar import Litestar
 from litestar.datastructures import State
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, insert, make_url, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from api import lifespans
 from api.generation.listener import liveness_name
 from api.generation.manager import new_instance_id
 from api.settings import OFFLINE_MODEL, load_settings
 from db import models as m
+from db.urls import to_async_url
 
 
 def bare_app(database_url: str) -> Litestar:
@@ -34,13 +36,28 @@ def bare_app(database_url: str) -> Litestar:
     )
 
 
-async def sessions_named(engine: AsyncEngine, name: str) -> int:
+async def sessions(engine: AsyncEngine, where: str, value: str) -> int:
+    """How many server sessions match ``where`` (a pg_stat_activity condition on :value)."""
     async with engine.connect() as connection:
         count = await connection.scalar(
-            text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
-            {"name": name},
+            text(f"SELECT count(*) FROM pg_stat_activity WHERE {where}"), {"value": value}
         )
     return int(count or 0)
+
+
+async def drop_unforced(server_url: str, database_url: str) -> None:
+    """``DROP DATABASE`` without ``FORCE``: it fails while any session is connected (the
+    server itself waits a few seconds for closing backends to go), so its success shows
+    that nothing is left connected."""
+    name = make_url(database_url).database
+    engine = create_async_engine(
+        to_async_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -49,18 +66,15 @@ def app(migrated_database_url: str) -> Litestar:
 
 
 async def test_database_opens_a_pool_and_disposes_of_it(
-    fresh_database_url: str, db_engine: AsyncEngine
+    fresh_database_url: str, postgres_server_url: str, db_engine: AsyncEngine
 ) -> None:
     app = bare_app(fresh_database_url)
-    database = fresh_database_url.rsplit("/", 1)[1]
-    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db")
+    database = make_url(fresh_database_url).database or ""
     async with lifespans.database(app):
         async with app.state.session_factory() as session:
             assert await session.scalar(text("SELECT 1")) == 1
-        async with db_engine.connect() as connection:
-            assert await connection.scalar(query, {"db": database}) >= 1
-    async with db_engine.connect() as connection:
-        assert await connection.scalar(query, {"db": database}) == 0
+        assert await sessions(db_engine, "datname = :value", database) >= 1
+    await drop_unforced(postgres_server_url, fresh_database_url)
 
 
 async def test_models_offers_the_offline_model_and_closes_its_clients(app: Litestar) -> None:
@@ -74,11 +88,14 @@ async def test_models_offers_the_offline_model_and_closes_its_clients(app: Lites
         await router.client_for(OFFLINE_MODEL).models.list()
 
 
-async def test_notifications_listen_while_open(app: Litestar, db_engine: AsyncEngine) -> None:
+async def test_notifications_listen_while_open(
+    fresh_database_url: str, postgres_server_url: str, db_engine: AsyncEngine
+) -> None:
+    app = bare_app(fresh_database_url)
     name = liveness_name(app.state.instance_id)
     async with lifespans.notifications(app):
-        assert await sessions_named(db_engine, name) == 1
-    assert await sessions_named(db_engine, name) == 0
+        assert await sessions(db_engine, "application_name = :value", name) == 1
+    await drop_unforced(postgres_server_url, fresh_database_url)
 
 
 async def test_supervisor_reaps_before_serving(app: Litestar, db_engine: AsyncEngine) -> None:
