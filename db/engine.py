@@ -86,11 +86,13 @@ async def create_database(server_url: str, name: str, *, exist_ok: bool = False)
         await engine.dispose()
 
 
-async def drop_database(server_url: str, name: str) -> None:
+async def drop_database(server_url: str, name: str, *, force: bool = True) -> None:
     """Drop database ``name`` if it exists, ending any sessions still connected to it.
 
     ``server_url`` must name another database on the same server. ``WITH (FORCE)``
     (PostgreSQL 13+) ends leftover sessions, such as a pool a failed test did not close.
+    Without ``force`` the drop fails while a session is connected (the server waits a
+    few seconds for closing ones first).
     """
     engine = create_async_engine(
         to_async_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool
@@ -98,6 +100,7 @@ async def drop_database(server_url: str, name: str) -> None:
     try:
         async with engine.connect() as connection:
             quoted = engine.dialect.identifier_preparer.quote(name)
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            forced = " WITH (FORCE)" if force else ""
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {quoted}{forced}"))
     finally:
         await engine.dispose()

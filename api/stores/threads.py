@@ -47,10 +47,9 @@ class ThreadStore:
         return list(await self._session.scalars(query.limit(limit)))
 
     async def add(self, row: m.Thread) -> m.Thread:
-        """Insert a thread; its server defaults come back with the INSERT."""
+        """Insert a thread; its server defaults come back with the INSERT (RETURNING)."""
         self._session.add(row)
         await self._session.flush()
-        await self._session.refresh(row)
         return row
 
     async def change(self, row: m.Thread, changes: dict[str, Any]) -> m.Thread:

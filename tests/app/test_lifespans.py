@@ -15,15 +15,14 @@ import pytest
 from litestar import Litestar
 from litestar.datastructures import State
 from sqlalchemy import func, insert, make_url, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import lifespans
 from api.generation.listener import liveness_name
 from api.generation.manager import new_instance_id
 from api.settings import OFFLINE_MODEL, load_settings
 from db import models as m
-from db.urls import to_async_url
+from db.engine import drop_database
 
 
 def bare_app(database_url: str) -> Litestar:
@@ -45,21 +44,6 @@ async def sessions(engine: AsyncEngine, where: str, value: str) -> int:
     return int(count or 0)
 
 
-async def drop_unforced(server_url: str, database_url: str) -> None:
-    """``DROP DATABASE`` without ``FORCE``: it fails while any session is connected (the
-    server itself waits a few seconds for closing backends to go), so its success shows
-    that nothing is left connected."""
-    name = make_url(database_url).database
-    engine = create_async_engine(
-        to_async_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool
-    )
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture
 def app(migrated_database_url: str) -> Litestar:
     return bare_app(migrated_database_url)
@@ -74,7 +58,8 @@ async def test_database_opens_a_pool_and_disposes_of_it(
         async with app.state.session_factory() as session:
             assert await session.scalar(text("SELECT 1")) == 1
         assert await sessions(db_engine, "datname = :value", database) >= 1
-    await drop_unforced(postgres_server_url, fresh_database_url)
+    # Unforced, the drop fails while any session is connected: it proves none is left.
+    await drop_database(postgres_server_url, database, force=False)
 
 
 async def test_models_offers_the_offline_model_and_closes_its_clients(app: Litestar) -> None:
@@ -92,10 +77,12 @@ async def test_notifications_listen_while_open(
     fresh_database_url: str, postgres_server_url: str, db_engine: AsyncEngine
 ) -> None:
     app = bare_app(fresh_database_url)
+    database = make_url(fresh_database_url).database or ""
     name = liveness_name(app.state.instance_id)
     async with lifespans.notifications(app):
         assert await sessions(db_engine, "application_name = :value", name) == 1
-    await drop_unforced(postgres_server_url, fresh_database_url)
+    # Unforced, the drop fails while any session is connected: it proves none is left.
+    await drop_database(postgres_server_url, database, force=False)
 
 
 async def test_supervisor_reaps_before_serving(app: Litestar, db_engine: AsyncEngine) -> None:
