@@ -44,6 +44,8 @@ class ModelSettings(msgspec.Struct, frozen=True, kw_only=True):
     playground_default_model: str | None = None
     playground_upstream_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     playground_upstream_max_retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
+    # The longest the model server may stay silent, before its first byte or mid-reply.
+    playground_upstream_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     # Delay between the offline model's chunks; it really streams, over time.
     playground_offline_chunk_delay_ms: Annotated[float, msgspec.Meta(ge=0)] = 30.0
 

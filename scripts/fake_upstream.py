@@ -17,12 +17,23 @@ Directives in the last user message make a request misbehave, for tests:
 - ``[[slow:MS]]``: MS milliseconds between chunks instead of ``--interval-ms``
 - ``[[chunks:N]]``: N content chunks instead of ``--chunks``
 - ``[[delay:MS]]``: wait MS milliseconds before answering at all (timeouts)
+- ``[[truncate:K]]``: send K content chunks, then end the body cleanly with no finish
+  reason, no usage and no ``data: [DONE]`` (a server that gave up quietly)
+- ``[[no-done]]``: the whole reply, finish reason included, but no ``data: [DONE]``
+- ``[[stall:K]]``: send K content chunks, then nothing more until the client leaves
+- ``[[finish:REASON]]``: end with that finish reason (``length``, ``content_filter``)
+- ``[[throttle:S]]``: the first request with this exact body gets a 429 with
+  ``Retry-After: S``; a retry of it is answered normally
 - ``[[echo]]``: reply with the messages received (role and content) as one JSON chunk
 - ``[[tools]]`` (with ``tools`` in the request): reply as the offline model does
   (``api.llm.offline.compose_reply``, whose tool triggers ``api.llm.offline_tools``
   documents), so tool calls come as ``delta.tool_calls`` with each arguments string
   split into ``TOOL_PIECE_CHARS``-character pieces, paced like content chunks; the
   other directives still apply, ``[[drop:K]]``/``[[malformed:K]]`` counting those chunks
+
+Every request must keep OpenAI's tool-call rule (``api.llm.wire.history_error``): one
+that breaks it gets the 400 a real server gives, and an ERROR line on stderr, so a test
+that sends a broken history fails loudly.
 
 It prints ``listening on http://HOST:PORT`` once ready (with the real port when
 ``--port 0``) and nothing per request, so it can be benchmarked.
@@ -55,11 +66,17 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+logger = logging.getLogger("fake_upstream")
+
 MODELS = ("fake-small", "fake-large")
 OWNER = "fake-upstream"
 MALFORMED_LINE = b"data: {not json\n\n"
 
-_DIRECTIVE = re.compile(r"\[\[(fail|drop|malformed|slow|chunks|delay):(\d+)\]\]")
+_DIRECTIVE = re.compile(
+    r"\[\[(fail|drop|malformed|slow|chunks|delay|truncate|stall|throttle):(\d+)\]\]"
+)
+_FINISH = re.compile(r"\[\[finish:(\w+)\]\]")
+NO_DONE = "[[no-done]]"
 # Replies with the messages it was sent (role and content, as one JSON chunk), so tests
 # can check exactly what the relay asked for.
 ECHO = "[[echo]]"
@@ -78,11 +95,19 @@ class Directives(msgspec.Struct, kw_only=True):
     slow: int | None = None
     chunks: int | None = None
     delay: int | None = None
+    truncate: int | None = None
+    stall: int | None = None
+    throttle: int | None = None
+    finish: str | None = None
+    no_done: bool = False
 
 
 def parse_directives(text: str) -> Directives:
     """Read the ``[[name:number]]`` directives out of a message text (last one wins)."""
-    found = {name: int(value) for name, value in _DIRECTIVE.findall(text)}
+    found: dict[str, object] = {name: int(value) for name, value in _DIRECTIVE.findall(text)}
+    if finish := _FINISH.findall(text):
+        found["finish"] = finish[-1]
+    found["no_done"] = NO_DONE in text
     return msgspec.convert(found, Directives)
 
 
@@ -114,6 +139,8 @@ class FakeUpstream:
         self.chunks = chunks
         self.interval_ms = interval_ms
         self.api_key = api_key
+        # Bodies already answered with a [[throttle:S]] 429: their retry goes through.
+        self._throttled: set[bytes] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope (HTTP only; lifespan is turned off)."""
@@ -159,11 +186,20 @@ class FakeUpstream:
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             await _send_json(send, 400, _bad_request("'messages' must be a list of objects."))
             return
+        broken = wire.history_error(messages)
+        if broken is not None:
+            logger.error("rejected a request that breaks the tool-call rule: %s", broken)
+            await _send_json(send, 400, _bad_request(broken))
+            return
         directives = parse_directives(wire.last_user_text(messages) or "")
         if directives.delay:
             await anyio.sleep(directives.delay / 1000)
         if directives.fail is not None:
             await _send_json(send, directives.fail, _failure(directives.fail))
+            return
+        if directives.throttle is not None and raw not in self._throttled:
+            self._throttled.add(raw)
+            await _send_json(send, 429, _failure(429), retry_after_s=directives.throttle)
             return
         reply = _Reply(
             completion_id=f"chatcmpl-fake-{time.monotonic_ns()}",
@@ -198,7 +234,7 @@ class FakeUpstream:
                 "usage": composed.usage,
             }
         count = self.chunks if directives.chunks is None else directives.chunks
-        finish_reason = "stop"
+        finish_reason = directives.finish or "stop"
         if limit is not None and limit < count:
             count, finish_reason = max(limit, 0), "length"
         words = reply_words(count)
@@ -270,6 +306,11 @@ async def _send_chunks(reply: _Reply, include_usage: bool, send: Send) -> bool:
     for sent in range(len(reply.deltas) + 1):
         if sent == directives.drop:
             return True
+        if sent == directives.truncate:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return False
+        if sent == directives.stall:
+            await anyio.sleep_forever()
         if sent == directives.malformed:
             await body(MALFORMED_LINE)
         if sent == len(reply.deltas):
@@ -286,7 +327,8 @@ async def _send_chunks(reply: _Reply, include_usage: bool, send: Send) -> bool:
             usage=reply.usage,
         )
         await body(wire.sse_event(usage))
-    await send({"type": "http.response.body", "body": wire.SSE_DONE, "more_body": False})
+    done = b"" if directives.no_done else wire.SSE_DONE
+    await send({"type": "http.response.body", "body": done, "more_body": False})
     return False
 
 
@@ -331,13 +373,17 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _send_json(send: Send, status: int, body: wire.JSON) -> None:
+async def _send_json(
+    send: Send, status: int, body: wire.JSON, retry_after_s: int | None = None
+) -> None:
     data = msgspec.json.encode(body)
     headers = [
         (b"content-type", wire.JSON_CONTENT_TYPE.encode()),
         (b"content-length", str(len(data)).encode()),
     ]
-    if status == 429 or status >= 500:
+    if retry_after_s is not None:
+        headers.append((b"retry-after", str(retry_after_s).encode()))
+    elif status == 429 or status >= 500:
         # The SDK retries these; tell it to retry at once, so tests stay fast.
         headers.append((b"retry-after-ms", b"10"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -40,6 +40,8 @@ from api.tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
 
+EARLY_END = "the model server ended the stream early"
+
 
 class GenerationRunner:
     """Runs one generation from a stored plan to its final row."""
@@ -59,6 +61,10 @@ class GenerationRunner:
         self._rounds = ToolRounds(session_factory, registry, settings.playground_max_tool_rounds)
         self._flush_interval = settings.playground_flush_interval_ms / 1000
         self._flush_chars = settings.playground_flush_chars
+        self._idle_s = min(
+            router.settings.playground_upstream_idle_timeout_s,
+            router.settings.playground_upstream_timeout_s,
+        )
 
     async def run(self, plan: GenerationPlan, stream: GenerationStream) -> None:
         """Generate, publish and store the reply (and its tool rounds); ends with ``done``."""
@@ -139,7 +145,13 @@ class GenerationRunner:
                                 buffer.arguments += fragment.function.arguments or ""
                     if choice.finish_reason:
                         reply.finish_reason = choice.finish_reason
-            reply.status = "completed"
+            # Only the server says a reply is whole: a finish reason and then [DONE].
+            if reply.finish_reason and upstream.ended_with_done:
+                reply.status = "completed"
+            else:
+                self._fail(stream, reply, EARLY_END)
+        except openai.APITimeoutError:
+            self._fail(stream, reply, f"the model server sent nothing for {self._idle_s:g} s")
         except Exception as exc:
             # Anything breaking the stream here (dropped connection, malformed chunk, an
             # error event) comes from the model server: the reply fails, the text is kept.

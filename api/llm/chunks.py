@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 from openai import AsyncStream
+from openai._streaming import ServerSentEvent
 
 
 class ChunkFunction(msgspec.Struct):
@@ -57,11 +58,32 @@ class Chunk(msgspec.Struct):
     usage: ChunkUsage | None = None
 
 
+class DoneAwareStream(AsyncStream[object]):
+    """The SDK's stream, noting whether the server sent ``data: [DONE]``.
+
+    The SDK ends its iteration the same way at ``[DONE]`` and at a body that just
+    stops, so a reply cut short would pass for a whole one; this tells them apart.
+    """
+
+    done = False
+
+    async def _iter_events(self) -> AsyncIterator[ServerSentEvent]:
+        async for event in super()._iter_events():
+            if event.data.startswith("[DONE]"):
+                self.done = True
+            yield event
+
+
 class ChunkStream:
     """The chunks of one streamed completion; ``close`` ends the HTTP response."""
 
-    def __init__(self, stream: AsyncStream[object]) -> None:
+    def __init__(self, stream: DoneAwareStream) -> None:
         self._stream = stream
+
+    @property
+    def ended_with_done(self) -> bool:
+        """Whether the server closed the stream with ``data: [DONE]``."""
+        return self._stream.done
 
     async def __aiter__(self) -> AsyncIterator[Chunk]:
         async for data in self._stream:

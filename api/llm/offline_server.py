@@ -85,6 +85,9 @@ class OfflineTransport(httpx2.AsyncBaseTransport):
             return _bad_request(
                 "'messages' must be a list of message objects.", "messages", request
             )
+        broken = wire.history_error(messages)
+        if broken is not None:
+            return _bad_request(broken, "messages", request)
         seed, temperature = body.get("seed"), body.get("temperature")
         reply = compose_reply(
             messages,

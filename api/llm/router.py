@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import httpx2
 import msgspec
-from openai import AsyncOpenAI, AsyncStream
+from openai import AsyncOpenAI
 
-from api.llm.chunks import ChunkStream
+from api.llm.chunks import ChunkStream, DoneAwareStream
 from api.llm.errors import describe_upstream_error
 from api.llm.offline_server import OFFLINE_API_KEY, OFFLINE_BASE_URL, OfflineTransport
 from api.llm.request import ChatMessage, ToolSpec
@@ -86,7 +86,15 @@ class ModelRouter:
                 api_key=settings.openai_api_key or "none",
                 # Explicit, so the SDK does not read OPENAI_BASE_URL behind the settings' back.
                 base_url=settings.openai_base_url or OPENAI_BASE_URL,
-                timeout=settings.playground_upstream_timeout_s,
+                # httpx's read timeout is the longest gap between received bytes: a
+                # server that stalls mid-reply fails after the idle timeout.
+                timeout=httpx2.Timeout(
+                    settings.playground_upstream_timeout_s,
+                    read=min(
+                        settings.playground_upstream_idle_timeout_s,
+                        settings.playground_upstream_timeout_s,
+                    ),
+                ),
                 max_retries=settings.playground_upstream_max_retries,
             )
             configured = [m.strip() for m in settings.playground_models.split(",") if m.strip()]
@@ -219,7 +227,7 @@ class ModelRouter:
             body=body,
             cast_to=object,
             stream=True,
-            stream_cls=AsyncStream[object],
+            stream_cls=DoneAwareStream,
         )
         return ChunkStream(stream)
 

@@ -165,3 +165,35 @@ def request_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
     if not isinstance(tools, list):
         return None
     return [tool for tool in tools if isinstance(tool, Mapping)]
+
+
+def history_error(messages: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why ``messages`` break OpenAI's tool-call rule, or None when they keep it.
+
+    The rule, as OpenAI's server enforces it: an assistant message with ``tool_calls``
+    is followed by one ``tool`` message per call id before any other message, and a
+    ``tool`` message answers a call of the assistant message before it.
+    """
+    waiting: list[str] = []
+    for index, message in enumerate(messages):
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in waiting:
+                return (
+                    f"messages[{index}]: a 'tool' message must answer a call of the preceding "
+                    f"assistant message; {call_id!r} is not one of its open calls"
+                )
+            waiting.remove(call_id)
+            continue
+        if waiting:
+            return (
+                f"messages[{index}]: an assistant message with 'tool_calls' must be followed "
+                f"by tool messages answering each call; no answer for {', '.join(waiting)}"
+            )
+        calls = message.get("tool_calls") if role == "assistant" else None
+        if isinstance(calls, list):
+            waiting = [str(call.get("id")) for call in calls if isinstance(call, Mapping)]
+    if waiting:
+        return f"the last assistant message's calls {', '.join(waiting)} have no tool messages"
+    return None

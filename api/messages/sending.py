@@ -237,6 +237,7 @@ class SendService:
         """Store ``new_rows``, the reply placeholder and the generation in one
         transaction, then start it."""
         thread_id = thread.id  # read before a rollback could expire the row
+        _check_no_open_calls(thread_id, path)
         tools = ThreadTools.of(thread)
         context = model_context(thread, path, tools)
         assistant = reply_placeholder(
@@ -318,3 +319,17 @@ def _in_call_order(outputs: list[ToolOutput], pending: list[str]) -> list[ToolOu
             extra={"field": "outputs", "missing_call_ids": missing},
         )
     return [by_id[call_id] for call_id in pending]
+
+
+def _check_no_open_calls(thread_id: UUID, path: list[m.Message]) -> None:
+    """409 when the history runs through a reply still waiting for client tool outputs:
+    a model server rejects any turn after unanswered ``tool_calls`` (README "Function
+    calling")."""
+    waiting = next((row for row in path if row.status == "requires_action"), None)
+    if waiting is not None:
+        raise ConflictError(
+            f"message {waiting.id} is waiting for tool outputs; answer them with POST "
+            f"/api/threads/{thread_id}/messages/{waiting.id}/tool_outputs, or send below "
+            "another message (parent_id)",
+            extra={"message_id": str(waiting.id)},
+        )
