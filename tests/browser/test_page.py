@@ -353,3 +353,14 @@ async def test_narrow_screen_hides_the_sidebar_behind_a_button(page: Page) -> No
     await send(page, "Hello from a phone")
     await wait_idle(page)
     await screenshot(page, "mobile-conversation")
+
+
+async def test_a_reply_cut_short_by_the_token_limit_is_marked(page: Page) -> None:
+    await new_thread(page)
+    await page.fill("#max-tokens", "3")
+    await page.click("#save-settings")
+    await expect(page.locator("#settings-status")).to_have_text("Saved")
+    await send(page, "Tell me a long story")
+    await wait_idle(page)
+    marker = last_reply(page).locator(".meta .status-cut-short")
+    await expect(marker).to_have_text("cut short: token limit reached")

@@ -16,6 +16,13 @@ const STATUS_LABELS = {
   requires_action: "waiting for tool outputs",
 };
 
+// A completed reply that did not end on its own: the reader should know it is not whole.
+const FINISH_LABELS = {
+  length: "cut short: token limit reached",
+  content_filter: "stopped by the content filter",
+  max_tool_rounds: "stopped: tool round limit reached",
+};
+
 /**
  * @param {Message} message
  * @param {ToolCall[]} calls the tool calls the message made, each with its result once there
@@ -128,7 +135,9 @@ function meta(message) {
   const timings = message.timings;
   if (timings?.time_to_first_token_ms != null) parts.push(el("span", "ttft", `first token ${formatMs(timings.time_to_first_token_ms)}`));
   if (timings?.duration_ms != null) parts.push(el("span", "duration", `total ${formatMs(timings.duration_ms)}`));
-  if (message.finish_reason && message.finish_reason !== "stop") parts.push(el("span", "", `finish: ${message.finish_reason}`));
+  const finish = message.finish_reason;
+  if (FINISH_LABELS[finish]) parts.push(el("span", "status status-cut-short", FINISH_LABELS[finish]));
+  else if (finish && finish !== "stop" && finish !== "tool_calls") parts.push(el("span", "", `finish: ${finish}`));
   const line = el("div", "meta");
   line.append(...parts);
   if (message.error) line.append(el("div", "message-error", message.error));
