@@ -103,12 +103,15 @@ async def supervisor(app: Litestar) -> AsyncIterator[None]:
 async def generations(app: Litestar) -> AsyncIterator[None]:
     """Run generations in a task group; drain them (and store their events) at the end."""
     settings = _settings(app).generation
-    writer = EventWriter(app.state.engine, settings.playground_event_flush_ms / 1000)
+    writer = EventWriter(
+        app.state.engine, settings.playground_event_flush_ms / 1000, app.state.instance_id
+    )
     listener: Notifications = app.state.notifications
     async with anyio.create_task_group() as task_group:
         manager = GenerationManager(
             instance_id=app.state.instance_id,
             runner=GenerationRunner(
+                app.state.instance_id,
                 app.state.engine,
                 app.state.session_factory,
                 app.state.models,

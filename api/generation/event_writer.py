@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 class EventWriter:
     """Batches the events of shared generations into one statement per interval."""
 
-    def __init__(self, engine: AsyncEngine, flush_interval_s: float) -> None:
+    def __init__(self, engine: AsyncEngine, flush_interval_s: float, owner: str) -> None:
         self._engine = engine
+        self._owner = owner
         self._interval = flush_interval_s
         self._dirty: dict[UUID, GenerationStream] = {}
         self._wake = anyio.Event()
@@ -60,7 +61,9 @@ class EventWriter:
             # Autocommit: the batch is one statement, so no BEGIN/COMMIT round trips.
             async with self._engine.connect() as connection:
                 autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await append_events(autocommit, [(s.id, events) for s, events in batches])
+                await append_events(
+                    autocommit, [(s.id, events) for s, events in batches], owner=self._owner
+                )
         except BaseException:
             # Put the events back so the next batch (or the final write) stores them.
             for stream, events in batches:

@@ -20,10 +20,11 @@ from api.schemas.events import (
 )
 from api.schemas.messages import Message
 from api.schemas.views import to_message
-from api.stores.events import append_events
+from api.stores.events import append_events, read_closing_events
 from api.stores.generations import GenerationStore
 from api.stores.messages import MessageStore
 from api.stores.threads import ThreadStore
+from db.transient import retrying
 
 logger = logging.getLogger(__name__)
 
@@ -37,29 +38,26 @@ async def store_reply(session: AsyncSession, turn: Turn, reply: Reply) -> Messag
 async def finish_generation(
     session: AsyncSession,
     session_factory: async_sessionmaker[AsyncSession],
+    owner: str,
     plan: GenerationPlan,
     stream: GenerationStream,
     turn: Turn,
     reply: Reply,
 ) -> None:
     """Store the final row, the remaining events and the generation's end in one
-    transaction, then publish ``message.completed`` and ``done`` locally."""
+    transaction, then publish ``message.completed`` and ``done`` locally.
+
+    A deadlock, a serialization failure or a connection lost before COMMIT is retried
+    (the reply's text is in memory until this commits, so it is never lost to one).
+    """
     final: list[Event] = []
     try:
-        await session.rollback()
-        finished = await store_reply(session, turn, reply)
-        await ThreadStore(session).touch(plan.thread_id)
-        items: list[tuple[EventName, str]] = []
-        if finished is not None:
-            items.append(("message.completed", encode_payload(MessageCompleted(message=finished))))
-        items.append(("done", encode_payload(DonePayload())))
         while stream.persisting is not None:
             await stream.persisting.wait()
-        final = stream.prepare(items)
         pending = stream.take_unpersisted()
-        await append_events(session, [(stream.id, [*pending, *final])])
-        await GenerationStore(session).finish(plan.generation_id)
-        await session.commit()
+        async for attempt in retrying():
+            with attempt:
+                final = await _final_write(session, owner, plan, stream, turn, reply, pending)
     except Exception as exc:
         logger.exception("could not store the reply of generation %s", plan.generation_id)
         await _release(session_factory, plan, turn, describe_exception(exc))
@@ -70,6 +68,46 @@ async def finish_generation(
     finally:
         stream.deliver(final)
         stream.mark_finished()
+
+
+async def _final_write(
+    session: AsyncSession,
+    owner: str,
+    plan: GenerationPlan,
+    stream: GenerationStream,
+    turn: Turn,
+    reply: Reply,
+    pending: list[Event],
+) -> list[Event]:
+    """One attempt at the final transaction; the closing events it stored."""
+    await session.rollback()
+    # The thread first, like every transaction that changes its messages (one lock
+    # order); then the generation, fenced: a reaped one is not ours to write.
+    await ThreadStore(session).lock(plan.thread_id)
+    if not await GenerationStore(session).finish(plan.generation_id, owner=owner):
+        await session.rollback()
+        return await _reaped_ending(session, plan, stream)
+    finished = await store_reply(session, turn, reply)
+    await ThreadStore(session).touch(plan.thread_id)
+    items: list[tuple[EventName, str]] = []
+    if finished is not None:
+        items.append(("message.completed", encode_payload(MessageCompleted(message=finished))))
+    items.append(("done", encode_payload(DonePayload())))
+    final = stream.prepare(items)
+    await append_events(session, [(stream.id, [*pending, *final])], owner=None)
+    await session.commit()
+    return final
+
+
+async def _reaped_ending(
+    session: AsyncSession, plan: GenerationPlan, stream: GenerationStream
+) -> list[Event]:
+    """Another process took this generation for dead and closed it: this process's
+    followers end the way the stored events say, not with a contradicting reply."""
+    logger.warning("generation %s was reaped by another process; not storing", plan.generation_id)
+    stored = await read_closing_events(session, plan.generation_id)
+    await session.rollback()
+    return stream.prepare([(event.name, event.data) for event in stored])
 
 
 async def _release(

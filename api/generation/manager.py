@@ -22,7 +22,12 @@ from api.generation.pipeline import GenerationRunner
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
 from api.schemas.events import Event
-from api.stores.events import notify_cancel, notify_follow, read_closing_events, read_events
+from api.stores.events import (
+    notify_cancel,
+    notify_follow,
+    read_closing_events,
+    read_progress,
+)
 from api.stores.generations import GenerationStore
 from db import models as m
 
@@ -159,28 +164,27 @@ class GenerationManager:
             # Taken before reading, so a batch stored in between still wakes us.
             waiter = self._notifications.waiter(generation_id)
             async with self._session_factory() as session:
-                events = await read_events(session, generation_id, position)
-                status = None
-                if not events:
-                    status = await GenerationStore(session).status(generation_id)
-                if not events and status is None:
+                # One snapshot: a final write committing between two reads would
+                # otherwise show "finished" without the events it stored.
+                status, events = await read_progress(session, generation_id, position)
+                if status is None:
                     return  # no such generation (or pruned)
                 if status == "running" and not asked:
                     # Its owner appends events as they come only once someone asks.
                     await notify_follow(session, generation_id)
                     asked = True
-                if status == "finished":
+                if status == "finished" and not events:
                     # A killed owner's events never reached the table: the reaper's
-                    # closing events are then numbered from the start.
+                    # closing events are then numbered from the last stored one.
                     events = await read_closing_events(session, generation_id)
             for event in events:
-                if status is None and event.seq != position + 1:
+                if status == "running" and event.seq != position + 1:
                     break  # an earlier batch is not committed yet; read again
                 yield event
                 position = event.seq
                 if event.name == "done":
                     return
-            if status is not None and status != "running":
+            if status != "running":
                 return
             with anyio.move_on_after(_POLL_FALLBACK_S):
                 await waiter.wait()

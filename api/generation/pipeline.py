@@ -48,17 +48,21 @@ class GenerationRunner:
 
     def __init__(
         self,
+        owner: str,
         engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession],
         router: ModelRouter,
         registry: ToolRegistry,
         settings: GenerationSettings,
     ) -> None:
+        self._owner = owner
         self._engine = engine
         self._session_factory = session_factory
         self._router = router
         self._registry = registry
-        self._rounds = ToolRounds(session_factory, registry, settings.playground_max_tool_rounds)
+        self._rounds = ToolRounds(
+            owner, session_factory, registry, settings.playground_max_tool_rounds
+        )
         self._flush_interval = settings.playground_flush_interval_ms / 1000
         self._flush_chars = settings.playground_flush_chars
         self._idle_s = min(
@@ -101,7 +105,7 @@ class GenerationRunner:
                     continue
                 with anyio.CancelScope(shield=True):
                     await finish_generation(
-                        session, self._session_factory, plan, stream, turn, reply
+                        session, self._session_factory, self._owner, plan, stream, turn, reply
                     )
                 return
 

@@ -39,10 +39,12 @@ class ToolRounds:
 
     def __init__(
         self,
+        owner: str,
         session_factory: async_sessionmaker[AsyncSession],
         registry: ToolRegistry,
         max_rounds: int,
     ) -> None:
+        self._owner = owner
         self._session_factory = session_factory
         self._registry = registry
         self._max_rounds = max_rounds
@@ -92,6 +94,12 @@ class ToolRounds:
         reply: Reply,
         results: list[CallResult],
     ) -> Turn | None:
+        # The thread first (one lock order), then whether this process still owns the
+        # generation: a reaped one ends here, and the final write says how.
+        await ThreadStore(session).lock(plan.thread_id)
+        if not await GenerationStore(session).owns(plan.generation_id, self._owner):
+            await session.rollback()
+            return None
         answered = [result for result in results if not result.pending]
         rows = _tool_rows(plan.thread_id, turn.assistant_id, answered)
         parent_id = rows[-1].id if rows else turn.assistant_id

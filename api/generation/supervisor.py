@@ -3,8 +3,9 @@
 - Heartbeat: renew the lease of this process's running generations, and pick up
   cancel requests whose notification was missed.
 - Reaper: a running generation whose owner is gone (no LISTEN session of its in
-  ``pg_stat_activity``: the process died and its connections closed) or whose lease
-  is older than ``PLAYGROUND_LEASE_S`` is finished here: its reply keeps its
+  ``pg_stat_activity`` and no lease renewal for three heartbeats: the process died
+  and its connections closed) or whose lease is older than ``PLAYGROUND_LEASE_S``
+  is finished here: its reply keeps its
   partial text with status ``interrupted`` and its followers get
   ``message.completed`` and ``done``. Runs at start-up and every heartbeat, so a
   killed process's replies are marked within one heartbeat (2 s by default) once
@@ -32,6 +33,7 @@ from db import models as m
 logger = logging.getLogger(__name__)
 
 _PRUNE_EVERY_S = 60.0
+_GRACE_HEARTBEATS = 3
 
 
 class Supervisor:
@@ -50,6 +52,9 @@ class Supervisor:
         self._heartbeat_s = settings.playground_heartbeat_s
         self._lease_s = settings.playground_lease_s
         self._retention_s = settings.playground_event_retention_s
+        # A process whose LISTEN session is missing is dead only after this long
+        # without renewing its lease: a blip costs it a heartbeat or two to reconnect.
+        self._grace_s = _GRACE_HEARTBEATS * settings.playground_heartbeat_s
 
     async def run(self) -> None:
         """Loop forever: heartbeat and reap every heartbeat, prune every minute."""
@@ -80,7 +85,7 @@ class Supervisor:
         """Finish the generations of dead processes (and orphaned replies); return how many."""
         async with self._session_factory() as session:
             dead = await GenerationStore(session).lock_dead(
-                self._instance_id, self._lease_s, APPLICATION_PREFIX
+                self._instance_id, self._lease_s, self._grace_s, APPLICATION_PREFIX
             )
             for generation in dead:
                 await finish_interrupted(session, generation)
@@ -118,4 +123,4 @@ async def finish_interrupted(session: AsyncSession, generation: m.Generation) ->
         for offset, (name, data) in enumerate(items, start=1)
     ]
     await GenerationStore(session).finish(generation.id)
-    await append_events(session, [(generation.id, events)])
+    await append_events(session, [(generation.id, events)], owner=None)

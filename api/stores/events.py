@@ -30,11 +30,15 @@ _APPEND_AND_NOTIFY = text(
     """
     WITH appended AS (
         INSERT INTO generation_event (generation_id, seq, event, data)
-        SELECT * FROM unnest(
+        SELECT e.* FROM unnest(
             CAST(:generation_ids AS uuid[]),
             CAST(:seqs AS integer[]),
             CAST(:names AS text[]),
             CAST(:datas AS text[])
+        ) AS e(generation_id, seq, event, data)
+        WHERE CAST(:owner AS text) IS NULL OR EXISTS (
+            SELECT 1 FROM generation AS g
+            WHERE g.id = e.generation_id AND g.owner = :owner AND g.status = 'running'
         )
         RETURNING 1
     )
@@ -44,10 +48,18 @@ _APPEND_AND_NOTIFY = text(
 
 
 async def append_events(
-    executor: AsyncSession | AsyncConnection, batches: list[tuple[UUID, list[Event]]]
+    executor: AsyncSession | AsyncConnection,
+    batches: list[tuple[UUID, list[Event]]],
+    *,
+    owner: str | None,
 ) -> None:
     """Append events of one or more generations and notify their followers (one
-    statement), in the caller's transaction if it has one."""
+    statement), in the caller's transaction if it has one.
+
+    With ``owner``, only the events of generations that process still runs are
+    stored: one that another process reaped meanwhile has its closing events from the
+    reaper, and more from its former owner would contradict them.
+    """
     events = [(generation_id, e) for generation_id, events in batches for e in events]
     if not events:
         return
@@ -61,18 +73,41 @@ async def append_events(
             "datas": [e.data for _, e in events],
             "channel": EVENTS_CHANNEL,
             "payloads": payloads,
+            "owner": owner,
         },
     )
 
 
-async def read_events(session: AsyncSession, generation_id: UUID, after_seq: int) -> list[Event]:
-    """The stored events of a generation after ``after_seq``, in order."""
-    rows = await session.execute(
-        select(m.GenerationEvent.seq, m.GenerationEvent.event, m.GenerationEvent.data)
-        .where(m.GenerationEvent.generation_id == generation_id, m.GenerationEvent.seq > after_seq)
-        .order_by(m.GenerationEvent.seq)
-    )
-    return [Event(seq=seq, name=cast(EventName, name), data=data) for seq, name, data in rows]
+async def read_progress(
+    session: AsyncSession, generation_id: UUID, after_seq: int
+) -> tuple[str | None, list[Event]]:
+    """A generation's status and its stored events after ``after_seq``, in one statement
+    (one snapshot); status None when there is no such generation."""
+    rows = (
+        await session.execute(
+            select(
+                m.Generation.status,
+                m.GenerationEvent.seq,
+                m.GenerationEvent.event,
+                m.GenerationEvent.data,
+            )
+            .outerjoin(
+                m.GenerationEvent,
+                (m.GenerationEvent.generation_id == m.Generation.id)
+                & (m.GenerationEvent.seq > after_seq),
+            )
+            .where(m.Generation.id == generation_id)
+            .order_by(m.GenerationEvent.seq)
+        )
+    ).all()
+    if not rows:
+        return None, []
+    events = [
+        Event(seq=seq, name=cast(EventName, name), data=data)
+        for _, seq, name, data in rows
+        if seq is not None
+    ]
+    return rows[0][0], events
 
 
 async def read_closing_events(session: AsyncSession, generation_id: UUID) -> list[Event]:

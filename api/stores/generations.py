@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models as m
@@ -57,6 +57,20 @@ class GenerationStore:
         self._session.add(row)
         await self._session.flush()
 
+    async def owns(self, generation_id: UUID, owner: str) -> bool:
+        """Whether ``owner`` still runs the generation; the row stays locked for the
+        transaction, so the reaper cannot take it meanwhile."""
+        found = await self._session.scalar(
+            select(m.Generation.id)
+            .where(
+                m.Generation.id == generation_id,
+                m.Generation.owner == owner,
+                m.Generation.status == "running",
+            )
+            .with_for_update()
+        )
+        return found is not None
+
     async def move_to(self, generation_id: UUID, message_id: UUID) -> None:
         """A tool round ended: the generation now writes the next reply row."""
         await self._session.execute(
@@ -65,13 +79,21 @@ class GenerationStore:
             .values(message_id=message_id)
         )
 
-    async def finish(self, generation_id: UUID) -> None:
-        """The generation's final write: it no longer runs."""
-        await self._session.execute(
-            update(m.Generation)
-            .where(m.Generation.id == generation_id)
-            .values(status="finished", finished_at=func.clock_timestamp())
+    async def finish(self, generation_id: UUID, *, owner: str | None = None) -> bool:
+        """The generation's final write: it no longer runs. With ``owner``, only while
+        that process still owns it (False when another process reaped it meanwhile:
+        the caller must then write nothing)."""
+        query = update(m.Generation).where(
+            m.Generation.id == generation_id, m.Generation.status == "running"
         )
+        if owner is not None:
+            query = query.where(m.Generation.owner == owner)
+        result = await self._session.execute(
+            query.values(status="finished", finished_at=func.clock_timestamp()).returning(
+                m.Generation.id
+            )
+        )
+        return result.scalar_one_or_none() is not None
 
     async def request_cancel(self, generation_id: UUID, reason: str) -> None:
         """Ask whichever process runs it to stop (it also reads this at its heartbeat)."""
@@ -92,24 +114,28 @@ class GenerationStore:
         )
         return [(generation_id, reason) for generation_id, reason in rows if reason]
 
-    async def lock_dead(self, me: str, lease_s: float, liveness_prefix: str) -> list[m.Generation]:
-        """Lock the running generations of other processes that are gone: no LISTEN
-        session named ``liveness_prefix + owner`` in ``pg_stat_activity``, or a lease
-        older than ``lease_s``. Rows another process is reaping are skipped."""
+    async def lock_dead(
+        self, me: str, lease_s: float, grace_s: float, liveness_prefix: str
+    ) -> list[m.Generation]:
+        """Lock the running generations of other processes that are gone. Gone means a
+        lease older than ``lease_s``, or no LISTEN session named ``liveness_prefix +
+        owner`` in ``pg_stat_activity`` AND no renewal for ``grace_s``: a process whose
+        connections a database blip cut reconnects and renews within that grace, so it
+        is not taken for dead. Rows another process is reaping are skipped."""
         owner_gone = text(
             "NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a"
             " WHERE a.application_name = :prefix || generation.owner)"
         ).bindparams(prefix=liveness_prefix)
-        lease_expired = m.Generation.heartbeat_at < func.clock_timestamp() - timedelta(
-            seconds=lease_s
-        )
+        now = func.clock_timestamp()
+        lease_expired = m.Generation.heartbeat_at < now - timedelta(seconds=lease_s)
+        silent = m.Generation.heartbeat_at < now - timedelta(seconds=grace_s)
         return list(
             await self._session.scalars(
                 select(m.Generation)
                 .where(
                     m.Generation.status == "running",
                     m.Generation.owner != me,
-                    or_(lease_expired, owner_gone),
+                    or_(lease_expired, and_(owner_gone, silent)),
                 )
                 .with_for_update(skip_locked=True)
             )

@@ -156,10 +156,11 @@ class MessageStore:
         await self._session.flush()
 
     async def finish_reply(self, message_id: UUID, values: dict[str, Any]) -> m.Message | None:
-        """The final write of a reply's row; the row as stored (None if it was deleted)."""
+        """The final write of a reply's row, while it is still being written; the row as
+        stored (None if it was deleted, or finished by someone else)."""
         result = await self._session.execute(
             update(m.Message)
-            .where(m.Message.id == message_id)
+            .where(m.Message.id == message_id, m.Message.status == "in_progress")
             .values(
                 **values, updated_at=func.clock_timestamp(), completed_at=func.clock_timestamp()
             )
@@ -215,6 +216,6 @@ async def save_partial_content(engine: AsyncEngine, message_id: UUID, content: s
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(
             update(m.Message)
-            .where(m.Message.id == message_id)
+            .where(m.Message.id == message_id, m.Message.status == "in_progress")
             .values(content=content, updated_at=func.clock_timestamp())
         )

@@ -39,6 +39,17 @@ class ThreadStore:
             raise NotFoundError(f"thread {thread_id} not found")
         return row
 
+    async def lock(self, thread_id: UUID) -> None:
+        """Lock the thread row for the transaction (a no-op if it was deleted).
+
+        Taken first by every transaction that changes a thread's messages or
+        generations, the final write of a reply included: one lock order, so a reply
+        finishing and a send arriving cannot deadlock.
+        """
+        await self._session.execute(
+            select(m.Thread.id).where(m.Thread.id == thread_id).with_for_update()
+        )
+
     async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[m.Thread]:
         """Up to ``limit`` threads by newest activity, after the (activity, id) position."""
         query = select(m.Thread).order_by(m.Thread.last_activity_at.desc(), m.Thread.id.desc())

@@ -8,6 +8,7 @@ left), against the test database, and checked from the outside: Postgres's own
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from contextlib import AsyncExitStack
 
 import openai
@@ -96,7 +97,12 @@ async def test_supervisor_reaps_before_serving(app: Litestar, db_engine: AsyncEn
         )
         await connection.execute(
             insert(m.Generation).values(
-                id=generation_id, thread_id=thread_id, message_id=reply_id, owner="gone"
+                id=generation_id,
+                thread_id=thread_id,
+                message_id=reply_id,
+                owner="gone",
+                # A dead process: its last lease renewal is long past.
+                heartbeat_at=func.now() - timedelta(hours=1),
             )
         )
     async with AsyncExitStack() as stack:

@@ -1,0 +1,39 @@
+"""Database errors worth one more try, and the retry policy for the writes that must land.
+
+A deadlock or serialization failure rolls back one side of a race (another attempt
+succeeds), and a connection lost before COMMIT leaves nothing written (a new
+connection from the pool may work). Anything else is a real failure and is not retried.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+# deadlock_detected, serialization_failure
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a deadlock, a serialization failure or a lost connection."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    return isinstance(exc, ConnectionError)
+
+
+def retrying(attempts: int = 5, max_wait_s: float = 1.0) -> AsyncRetrying:
+    """Retry a unit of work on transient errors, with jittered exponential backoff; the
+    last error is raised as it is once the attempts are used up."""
+    return AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.05, max=max_wait_s),
+        reraise=True,
+    )
