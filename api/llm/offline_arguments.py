@@ -4,10 +4,10 @@
   the first place a zone of ``zoneinfo.available_timezones()`` is named after, in any
   case ("tokyo" → ``Asia/Tokyo``, "New York" → ``America/New_York``), else ``UTC``.
 - A string: the first quoted value ("…", '…' or “…”), else the first capitalised word or
-  phrase that is not a sentence's first word, a tool's name or a common word such as
-  "Please"; of either, one after the tool's name in the text comes before one ahead of
-  it. Else a place the text names, as the zone spells it ("paris" → "Paris"), else the
-  text's last word.
+  phrase that is not a sentence's first word or a common word such as "Please"; of
+  either, one after the tool's name in the text comes before one ahead of it. Else a
+  place the text names, as the zone spells it ("paris" → "Paris"), else the text's last
+  word. A tool's name is never the value.
 - Other required properties: an enum's first value, 1 for numbers, true, [] or {}.
 """
 
@@ -81,29 +81,30 @@ def _example_value(spec: Mapping[str, Any], string: str) -> Any:
 
 
 def _string_value(text: str, tool: str, tool_names: Collection[str]) -> str:
+    names = {name.lower() for name in (tool, *tool_names)}
     mention = re.search(rf"(?<![\w-]){re.escape(tool)}(?![\w-])", text, re.IGNORECASE)
     after = mention.end() if mention else 0
     quoted = [
         (found.start(), value.strip())
         for found in _QUOTED.finditer(text)
         for value in found.groups()
-        if value and value.strip()
+        if value and value.strip() and value.strip().lower() not in names
     ]
-    for candidates in (quoted, _capitalised(text, {tool, *tool_names})):
+    for candidates in (quoted, _capitalised(text, names)):
         if candidates:
             # Stable sort: those after the tool's name first, each group in text order.
             return sorted(candidates, key=lambda c: c[0] < after)[0][1]
     place = _place(text)
     if place:
         return place[1]
-    names = {name.lower() for name in (tool, *tool_names)}
     words = [w for w in _WORD.findall(text) if w.lower() not in names]
     return words[-1] if words else "offline"
 
 
-def _capitalised(text: str, tool_names: Collection[str]) -> list[tuple[int, str]]:
-    """Runs of capitalised words as (start, phrase), without the words a string skips."""
-    skip = _COMMON_WORDS | {name.lower() for name in tool_names}
+def _capitalised(text: str, tool_names: set[str]) -> list[tuple[int, str]]:
+    """Runs of capitalised words as (start, phrase), without common words, the (lower-case)
+    ``tool_names`` and a sentence's first word."""
+    skip = _COMMON_WORDS | tool_names
     runs: list[tuple[int, str]] = []
     run_end: int | None = None
     for word in _WORD.finditer(text):

@@ -58,6 +58,7 @@ def test_timezone_from_the_place_named(text: str, zone: str) -> None:
         ('get_weather for "san francisco" not Rome', "san francisco"),
         ("I'd like get_weather for 'Rio de Janeiro'", "Rio de Janeiro"),
         ("get_weather for “Lyon”", "Lyon"),
+        ('call "get_weather" for Paris', "Paris"),
         # The sentence's first words, tool names and common words are not values.
         ("Paris. Call get_weather. Thanks!", "Paris"),
         ("Get_weather, please. I want Madrid", "Madrid"),
