@@ -143,7 +143,9 @@ class Message(Base):
     duration_ms: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     # Function calling: the calls an assistant turn made, and the call a tool row answers.
-    tool_calls: Mapped[list[Any] | None] = mapped_column(JSONB)
+    # A Python None is SQL NULL here, not JSON null, so that "no calls" has one spelling
+    # whichever statement writes it (a reply's final UPDATE, a fork's copy).
+    tool_calls: Mapped[list[Any] | None] = mapped_column(JSONB(none_as_null=True))
     tool_call_id: Mapped[str | None] = mapped_column(Text)
     # clock_timestamp(), not now(): a user row and its reply share one transaction but
     # must still sort in the order they were written.

@@ -4,7 +4,8 @@ Deterministic rules on the last user message, applied only to tools the request 
 (its ``tools`` list) and never with ``tool_choice: "none"``:
 
 - ``current_time``: "what time", "time in", "time is it" or "current time"; the
-  timezone is the first IANA-looking name in the text (``Europe/Paris``), else ``UTC``;
+  timezone is the first IANA-looking name in the text (``Europe/Paris``), else the zone
+  of a place the text names ("Tokyo" → ``Asia/Tokyo``), else ``UTC``;
 - ``calculator``: an arithmetic expression in the text (``12*(3+4)``, ``2**10``), or
   "sum of A and B";
 - ``set_thread_title``: "title" or "name this thread"; the title is the text after a
@@ -14,8 +15,9 @@ Deterministic rules on the last user message, applied only to tools the request 
 - ``model_stats``: "stats", "statistics" or "which model" (scope ``all`` when the text
   says "all threads" or "all conversations");
 - a client-defined function (any offered tool not listed above) whose name the text
-  mentions: its required properties get an enum's first value, a word of the text for
-  strings, 1 for numbers, true, [] or {};
+  mentions: its required properties get an enum's first value, for strings the value the
+  text names (quoted, else capitalised, as in "get_weather for Paris please"), 1 for
+  numbers, true, [] or {} (the rules for arguments are in ``api.llm.offline_arguments``);
 - several triggers give several calls in one turn, in the order above;
 - ``[[bad-args]]``: the first call's arguments are invalid (a wrong type, an unknown
   field, an empty string, an out-of-range number, a bad enum value, or malformed JSON
@@ -41,6 +43,7 @@ from typing import Any
 import msgspec
 
 from api.llm import wire
+from api.llm.offline_arguments import client_arguments, timezone
 
 BAD_ARGS = "[[bad-args]]"
 TOOL_LOOP = "[[tool-loop]]"
@@ -57,7 +60,6 @@ KNOWN_TOOLS = (CURRENT_TIME, CALCULATOR, SET_THREAD_TITLE, SEARCH_THREADS, MODEL
 
 _DIRECTIVE = re.compile(r"\[\[[^\]]*\]\]")
 _TIME = re.compile(r"\b(?:what time|time in|time is it|current time)\b", re.IGNORECASE)
-_ZONE = re.compile(r"\b[A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z0-9_+\-]+)+|\b(?:UTC|GMT)\b")
 _ARITHMETIC_RUN = re.compile(r"[\d\s+\-*/%().]+")
 _HAS_OPERATION = re.compile(r"[\d.)]\s*(?:\*\*|//|[-+*/%])\s*[(\s]*[-+]?\s*[\d.(]")
 _SUM_OF = re.compile(r"\bsum of (-?\d+(?:\.\d+)?) and (-?\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -70,7 +72,6 @@ _TITLE_WORDS = re.compile(
 _SEARCH = re.compile(r"\b(?:search(?: for)?|remember|recall)\s+([^.?!\n]+)", re.IGNORECASE)
 _STATS = re.compile(r"\b(?:stats|statistics|which model)\b", re.IGNORECASE)
 _ALL_THREADS = re.compile(r"\ball (?:threads|conversations|chats)\b", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
 class PlannedCall(msgspec.Struct, frozen=True):
@@ -189,15 +190,15 @@ def _triggered(text: str, offered: Mapping[str, Mapping[str, Any]]) -> list[Plan
         if name not in KNOWN_TOOLS and re.search(
             rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE
         ):
-            calls.append(PlannedCall(name, _json(_client_arguments(name, function, text))))
+            args = client_arguments(name, function, text, tool_names=offered)
+            calls.append(PlannedCall(name, _json(args)))
     return calls
 
 
 def _time_arguments(text: str) -> dict[str, Any] | None:
     if not _TIME.search(text):
         return None
-    zone = _ZONE.search(text)
-    return {"timezone": zone.group(0) if zone else "UTC"}
+    return {"timezone": timezone(text)}
 
 
 def _calculator_arguments(text: str) -> dict[str, Any] | None:
@@ -233,34 +234,6 @@ def _search_arguments(text: str) -> dict[str, Any] | None:
         return None
     query = found.group(1).strip(" \"'“”,;:")[:200].strip()
     return {"query": query} if query else None
-
-
-def _client_arguments(name: str, function: Mapping[str, Any], text: str) -> dict[str, Any]:
-    parameters = function.get("parameters")
-    if not isinstance(parameters, Mapping):
-        return {}
-    properties = parameters.get("properties")
-    properties = properties if isinstance(properties, Mapping) else {}
-    required = parameters.get("required")
-    words = [w for w in _WORD.findall(text) if w.lower() != name.lower()]
-    word = words[-1] if words else "offline"
-    arguments: dict[str, Any] = {}
-    for key in required if isinstance(required, list) else []:
-        spec = properties.get(key)
-        arguments[str(key)] = _example_value(spec if isinstance(spec, Mapping) else {}, word)
-    return arguments
-
-
-def _example_value(spec: Mapping[str, Any], word: str) -> Any:
-    enum = spec.get("enum")
-    if isinstance(enum, list) and enum:
-        return enum[0]
-    kind = spec.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    return {"number": 1, "integer": 1, "boolean": True, "array": [], "object": {}}.get(
-        str(kind), word
-    )
 
 
 def _malformed(call: PlannedCall, offered: Mapping[str, Mapping[str, Any]]) -> str:

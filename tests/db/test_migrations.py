@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0004"
+HEAD = "0005"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -314,3 +314,37 @@ async def test_active_branch_view(fresh_database_url: str) -> None:
             connection, "SELECT thread_id, count(*) FROM thread_active_branch GROUP BY thread_id"
         )
         assert dict(everything) == {ids["t1"]: 4, ids["t2"]: 1}
+
+
+async def test_0005_turns_json_null_tool_calls_into_sql_null(fresh_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, fresh_database_url, "0004")
+    thread_id = uuid.uuid4()
+    stored = {"json null": "null", "calls": '[{"id": "call_1"}]', "sql null": None}
+    ids = {name: uuid.uuid4() for name in stored}
+    async with connect(fresh_database_url) as connection:
+        await connection.execute(
+            text("INSERT INTO thread (id, model) VALUES (:id, 'm')"), {"id": thread_id}
+        )
+        for name, value in stored.items():
+            await connection.execute(
+                text(
+                    "INSERT INTO message (id, thread_id, role, tool_calls)"
+                    " VALUES (:id, :thread_id, 'assistant', CAST(:calls AS jsonb))"
+                ),
+                {"id": ids[name], "thread_id": thread_id, "calls": value},
+            )
+        await connection.commit()
+    sql = "SELECT id, tool_calls IS NULL, jsonb_typeof(tool_calls) FROM message"
+    names = {value: key for key, value in ids.items()}
+
+    async def spellings() -> dict[str, tuple[bool, str | None]]:
+        async with connect(fresh_database_url) as connection:
+            return {names[id_]: (null, kind) for id_, null, kind in await rows(connection, sql)}
+
+    assert (await spellings())["json null"] == (False, "null")
+    await asyncio.to_thread(upgrade, fresh_database_url)
+    after = {"json null": (True, None), "calls": (False, "array"), "sql null": (True, None)}
+    assert await spellings() == after
+    # Down again changes no data.
+    await asyncio.to_thread(downgrade, fresh_database_url, "0004")
+    assert await spellings() == after

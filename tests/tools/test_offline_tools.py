@@ -147,6 +147,8 @@ def assistant_turn(calls: list[Call]) -> dict[str, Any]:
         ("what time is it in America/Argentina/Buenos_Aires", "current_time",
          {"timezone": "America/Argentina/Buenos_Aires"}),
         ("What time is it?", "current_time", {"timezone": "UTC"}),
+        ("What time is it in Tokyo?", "current_time", {"timezone": "Asia/Tokyo"}),
+        ("what time is it in new york", "current_time", {"timezone": "America/New_York"}),
         ("what is 12*(3+4)?", "calculator", {"expression": "12*(3+4)"}),
         ("Calculate 2**10 please.", "calculator", {"expression": "2**10"}),
         ("(what is 7 / 2)", "calculator", {"expression": "7 / 2"}),
@@ -160,6 +162,10 @@ def assistant_turn(calls: list[Call]) -> dict[str, Any]:
         ("Show stats for all threads", "model_stats", {"scope": "all"}),
         ("Ask get_weather about Paris", "get_weather",
          {"city": "Paris", "days": 1, "units": "metric"}),
+        ("call get_weather for Paris please", "get_weather",
+         {"city": "Paris", "days": 1, "units": "metric"}),
+        ("Use get_weather for 'Rio de Janeiro', thanks", "get_weather",
+         {"city": "Rio de Janeiro", "days": 1, "units": "metric"}),
     ],
 )  # fmt: skip
 async def test_triggers(
@@ -275,6 +281,13 @@ async def test_client_function_round_trip(offline: AsyncOpenAI, ctx: ToolContext
         "units": "metric",
     }
     assert turns[-1].text == '`get_weather` returned {"city": "Bergen", "temp_c": 21}.'
+
+
+async def test_a_city_gets_its_zone_end_to_end(offline: AsyncOpenAI, ctx: ToolContext) -> None:
+    turns, _ = await converse(offline, "what time is it in tokyo?", ctx)
+    assert json.loads(turns[0].calls[0].arguments) == {"timezone": "Asia/Tokyo"}
+    assert turns[-1].text.startswith("It is ")
+    assert " in Asia/Tokyo (" in turns[-1].text
 
 
 async def test_runtime_errors_are_reported_not_retried(
