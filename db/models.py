@@ -133,7 +133,7 @@ class Message(Base):
     status: Mapped[str] = mapped_column(Text, server_default="completed")
     # What the model was asked (assistant rows only).
     model: Mapped[str | None] = mapped_column(Text)
-    params: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     request_message_count: Mapped[int | None] = mapped_column(Integer)
     # What happened.
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)

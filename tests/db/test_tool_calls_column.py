@@ -67,3 +67,12 @@ async def test_a_tool_round_has_an_array_then_sql_null(
         ("tool", True, None),
         ("assistant", True, None),
     ]
+    # params too: user and tool rows have none, and a fork must not turn that into JSON.
+    async with db_engine.connect() as connection:
+        spelled = await connection.scalar(
+            text(
+                "SELECT count(*) FROM message WHERE thread_id = :thread AND params = 'null'::jsonb"
+            ),
+            {"thread": response.json()["id"]},
+        )
+    assert spelled == 0

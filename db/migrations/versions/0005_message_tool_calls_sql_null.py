@@ -1,7 +1,8 @@
-"""Rows without tool calls have SQL NULL in ``message.tool_calls``, not JSON ``null``.
+"""Rows without tool calls (or without params) have SQL NULL in ``message.tool_calls``
+(``message.params``), not JSON ``null``.
 
-Replies' final writes and forks stored JSON ``null`` until the column mapped Python None
-to SQL NULL; older rows get the same spelling here.
+Replies' final writes and forks stored JSON ``null`` until the columns mapped Python
+None to SQL NULL; older rows get the same spelling here.
 
 Revision ID: 0005
 Revises: 0004
@@ -20,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.execute("UPDATE message SET tool_calls = NULL WHERE tool_calls = 'null'::jsonb")
+    op.execute("UPDATE message SET params = NULL WHERE params = 'null'::jsonb")
 
 
 def downgrade() -> None:
