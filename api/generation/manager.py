@@ -29,10 +29,13 @@ from api.stores.events import (
     read_progress,
 )
 from api.stores.generations import GenerationStore
+from api.stores.messages import MessageStore
 from db import models as m
 
 # A missed notification only delays a follower of another process by this much.
 _POLL_FALLBACK_S = 1.0
+# What a reply that a cancel stopped is stored as (or still is, if its owner is slow).
+_STOPPED = frozenset({"cancelled", "interrupted", "in_progress"})
 # How long a cancel waits for another process to store the cancelled reply.
 _REMOTE_CANCEL_WAIT_S = 5.0
 
@@ -129,12 +132,37 @@ class GenerationManager:
             await self._wait_finished_elsewhere(generation.id)
         return generation
 
-    async def cancel_or_conflict(self, thread_id: UUID) -> UUID | None:
-        """``cancel``, but a 409 when nothing is being generated; the stopped reply's id."""
+    async def cancel_or_conflict(self, thread_id: UUID) -> tuple[UUID, str]:
+        """``cancel``, answering truthfully: the stopped reply's id and its stored status
+        (``in_progress`` only if its owner has not stored it within the wait).
+
+        A 409 naming the reply when nothing was running, or when the reply ended on its
+        own before the cancel reached it (with its final status in ``extra``).
+        """
         generation = await self.cancel(thread_id)
-        if generation is None:
-            raise ConflictError(f"nothing is being generated in thread {thread_id}")
-        return generation.message_id
+        async with self._session_factory() as session:
+            runs = GenerationStore(session)
+            if generation is None:
+                latest = await runs.latest(thread_id)
+                detail = f"nothing is being generated in thread {thread_id}"
+                if latest is None:
+                    raise ConflictError(detail)
+                raise ConflictError(
+                    f"{detail} (the last reply, message {latest.message_id}, has ended)",
+                    extra={"message_id": str(latest.message_id)},
+                )
+            # The row as stored now: a tool round may have moved it to a later reply.
+            current = await runs.get(generation.id)
+            message_id = (current or generation).message_id
+            status = await MessageStore(session).status(message_id) if message_id else None
+        if message_id is None or status is None:
+            raise ConflictError(f"the reply of thread {thread_id} was deleted")
+        if status not in _STOPPED:
+            raise ConflictError(
+                f"message {message_id} had already ended (status {status}); nothing was cancelled",
+                extra={"message_id": str(message_id), "status": status},
+            )
+        return message_id, status
 
     async def _wait_finished_elsewhere(self, generation_id: UUID) -> None:
         # The owner's final write notifies the events channel; no need to read events.

@@ -287,8 +287,10 @@ class SendService:
         return StartedGeneration(generation_id=generation.id, stream=self._generations.start(plan))
 
     async def _busy(self, thread_id: UUID) -> ConflictError:
-        running = await self._runs.running(thread_id)
-        message_id = running.message_id if running else None
+        # The generation in the way may have finished since the insert failed: the
+        # newest one is then the one that was in the way.
+        blocking = await self._runs.running(thread_id) or await self._runs.latest(thread_id)
+        message_id = blocking.message_id if blocking else None
         return ConflictError(
             f"a reply is already being generated in this thread (message {message_id}); "
             "wait for it or cancel it",

@@ -38,6 +38,15 @@ class GenerationStore:
             )
         )
 
+    async def latest(self, thread_id: UUID) -> m.Generation | None:
+        """The thread's newest generation, running or finished (None if it has none)."""
+        return await self._session.scalar(
+            select(m.Generation)
+            .where(m.Generation.thread_id == thread_id)
+            .order_by(m.Generation.created_at.desc())
+            .limit(1)
+        )
+
     async def status(self, generation_id: UUID) -> str | None:
         """``running`` or ``finished``; None when there is no such generation."""
         return await self._session.scalar(

@@ -100,6 +100,12 @@ class MessageStore:
         """A message row as stored now."""
         return await self._session.get_one(m.Message, message_id, populate_existing=True)
 
+    async def status(self, message_id: UUID) -> str | None:
+        """A message's stored status (None when it was deleted)."""
+        return await self._session.scalar(
+            select(m.Message.status).where(m.Message.id == message_id)
+        )
+
     async def sibling_ids(self, row: m.Message) -> list[UUID]:
         """Ids of the messages sharing ``row``'s parent (itself included), oldest first."""
         same_parent = (

@@ -19,10 +19,12 @@ LastEventId = Annotated[str | None, HeaderParameter(name="Last-Event-ID")]
 
 
 class Cancelled(msgspec.Struct, kw_only=True):
-    """Answer of a cancel: the reply that was stopped (its partial text is kept)."""
+    """Answer of a cancel: the reply that was stopped (its partial text is kept) and its
+    stored status (``in_progress`` only while its process has not stored it yet)."""
 
     cancelled: bool
-    message_id: UUID | None
+    message_id: UUID
+    status: str
 
 
 class GenerationController(Controller):
@@ -58,9 +60,10 @@ class GenerationController(Controller):
         self, generations: NamedDependency[GenerationManager], thread_id: FromPath[UUID]
     ) -> Cancelled:
         """Stop the running generation (on whichever process runs it); its partial reply
-        is kept with status ``cancelled``. 409 when nothing is being generated."""
-        message_id = await generations.cancel_or_conflict(thread_id)
-        return Cancelled(cancelled=True, message_id=message_id)
+        is kept with status ``cancelled``. 409 naming the reply when nothing is being
+        generated, or when the reply had already ended before the cancel reached it."""
+        message_id, status = await generations.cancel_or_conflict(thread_id)
+        return Cancelled(cancelled=True, message_id=message_id, status=status)
 
 
 async def _belongs(generations: GenerationManager, generation_id: UUID, thread_id: UUID) -> bool:
