@@ -7,6 +7,8 @@ connection from the pool may work). Anything else is a real failure and is not r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.exc import DBAPIError
 from tenacity import (
     AsyncRetrying,
@@ -19,20 +21,31 @@ from tenacity import (
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a deadlock or a serialization failure (nothing was written)."""
+    return (
+        isinstance(exc, DBAPIError)
+        and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is a deadlock, a serialization failure or a lost connection."""
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        return getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
-    return isinstance(exc, ConnectionError)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return is_conflict(exc) or isinstance(exc, ConnectionError)
 
 
-def retrying(attempts: int = 5, max_wait_s: float = 1.0) -> AsyncRetrying:
-    """Retry a unit of work on transient errors, with jittered exponential backoff; the
-    last error is raised as it is once the attempts are used up."""
+def retrying(
+    attempts: int = 5,
+    max_wait_s: float = 1.0,
+    *,
+    when: Callable[[BaseException], bool] = is_transient,
+) -> AsyncRetrying:
+    """Retry a unit of work on transient errors (``when``), with jittered exponential
+    backoff; the last error is raised as it is once the attempts are used up."""
     return AsyncRetrying(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(when),
         stop=stop_after_attempt(attempts),
         wait=wait_random_exponential(multiplier=0.05, max=max_wait_s),
         reraise=True,

@@ -8,7 +8,7 @@ locked first, like every transaction that changes a thread's messages.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -43,6 +43,7 @@ from api.stores.threads import ThreadStore
 from api.stores.tree import MessageTree
 from api.validation import check_content, check_model, check_no_nul
 from db import models as m
+from db.transient import is_conflict, retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,44 @@ class SendService:
         self, thread_id: UUID, body: SendMessage, idempotency_key: str | None = None
     ) -> StartedGeneration:
         """Store the user message and a reply placeholder, then start the generation."""
+        return await self._retried(lambda: self._send(thread_id, body, idempotency_key))
+
+    async def regenerate(
+        self,
+        thread_id: UUID,
+        message_id: UUID,
+        body: Regenerate,
+        idempotency_key: str | None = None,
+    ) -> StartedGeneration:
+        """Start a new reply beside an assistant message, or below a user message."""
+        return await self._retried(
+            lambda: self._regenerate(thread_id, message_id, body, idempotency_key)
+        )
+
+    async def tool_outputs(
+        self, thread_id: UUID, message_id: UUID, body: ToolOutputs
+    ) -> StartedGeneration:
+        """Store the client's outputs for a reply waiting on them, then resume the reply."""
+        return await self._retried(lambda: self._tool_outputs(thread_id, message_id, body))
+
+    async def _retried(
+        self, attempt: Callable[[], Awaitable[StartedGeneration]]
+    ) -> StartedGeneration:
+        """Run a send's unit of work again after a deadlock or serialization failure
+        (nothing was written); other errors, a lost connection included, go up."""
+
+        async def once() -> StartedGeneration:
+            try:
+                return await attempt()
+            except BaseException:
+                await self._session.rollback()
+                raise
+
+        return await retrying(when=is_conflict)(once)
+
+    async def _send(
+        self, thread_id: UUID, body: SendMessage, idempotency_key: str | None
+    ) -> StartedGeneration:
         if body.role != "user":
             raise BadRequestError(
                 f"role {body.role!r} is only allowed with generate: false",
@@ -96,14 +135,13 @@ class SendService:
         path = [*tree.path_to(parent.id if parent else None), user]
         return await self._start(thread, [user], path, model, params, request, tree)
 
-    async def regenerate(
+    async def _regenerate(
         self,
         thread_id: UUID,
         message_id: UUID,
         body: Regenerate,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None,
     ) -> StartedGeneration:
-        """Start a new reply beside an assistant message, or below a user message."""
         check_no_nul(body)
         request = IdempotentRequest.of(
             idempotency_key, f"regenerate {thread_id} {message_id}", body
@@ -128,10 +166,9 @@ class SendService:
         model, params = resolve_model(self._models, thread, body.model, body.params)
         return await self._start(thread, [], tree.path_to(parent_id), model, params, request, tree)
 
-    async def tool_outputs(
+    async def _tool_outputs(
         self, thread_id: UUID, message_id: UUID, body: ToolOutputs
     ) -> StartedGeneration:
-        """Store the client's outputs for a reply waiting on them, then resume the reply."""
         check_no_nul(body)
         await self._settle_busy(thread_id, "reject")
         thread = await self._threads.get(thread_id, lock=True)
