@@ -5,12 +5,13 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
+from api.http.logging import logging_config
+from api.http.request_id import send_request_id
 from api.lifespans import LIFESPANS
 from api.messages.controller import MessageController
 from api.meta.controller import MetaController
@@ -44,10 +45,6 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             description="Threads, editable message trees and streamed, stored model replies.",
             path="/schema",
         ),
-        logging_config=LoggingConfig(
-            root={"level": "INFO", "handlers": ["queue_listener"]},
-            # One line per model call would drown the log; failures are reported anyway.
-            loggers={"httpx2": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
-            log_exceptions="always",
-        ),
+        logging_config=logging_config(),
+        before_send=[send_request_id],
     )
