@@ -2,7 +2,8 @@
 
 A client's mistake (4xx) is one INFO line naming the method, the path, the status,
 the detail and the request id the response carried in ``X-Request-ID``; a server
-failure (5xx) is one ERROR line followed by its traceback.
+failure (5xx) is one ERROR line followed by its traceback; a model server failure
+names the model, the kind and the upstream status, never the key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.fixtures.app import TEST_ENV
 from tests.fixtures.database import connect
 from tests.fixtures.processes import ServerProcess, start_server
 
@@ -126,6 +128,27 @@ async def test_a_streamed_reply_carries_the_request_id(http: httpx.AsyncClient) 
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["X-Request-ID"] == "stream-1"
         await response.aread()
+
+
+async def test_a_model_server_failure_names_model_kind_and_status_not_the_key(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    thread = (await http.post("/api/threads", json={"model": "fake-small"})).json()
+    response = await http.post(
+        f"/api/threads/{thread['id']}/messages",
+        json={"content": "[[fail:500]]", "stream": False},
+    )
+    assert response.status_code == 502
+    request_id = response.headers["X-Request-ID"]
+
+    log = await log_so_far(server)
+    [upstream] = [line for line in log if "model call failed" in line]
+    assert upstream.startswith("WARNING ")
+    assert "model=fake-small kind=status upstream_status=500 " in upstream
+    [line] = lines_with(log, request_id)
+    assert line.startswith("ERROR ")
+    assert f" POST /api/threads/{thread['id']}/messages 502 " in line
+    assert TEST_ENV["OPENAI_API_KEY"] not in "".join(log)
 
 
 @pytest.fixture
