@@ -19,6 +19,7 @@ from api.settings import Settings, load_settings
 from api.streams.controller import GenerationController
 from api.threads.controller import ThreadController
 from api.web.controller import web_router
+from api.web.openapi import docs_plugins, docs_router
 
 
 def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
@@ -43,7 +44,8 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             title="Playground API",
             version="0.1.0",
             description="Threads, editable message trees and streamed, stored model replies.",
-            path="/schema",
+            render_plugins=docs_plugins(),
+            openapi_router=docs_router(),
         ),
         logging_config=logging_config(),
         before_send=[send_request_id],
