@@ -5,12 +5,13 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
+from api.http.logging import logging_config
+from api.http.request_id import send_request_id
 from api.lifespans import LIFESPANS
 from api.messages.controller import MessageController
 from api.meta.controller import MetaController
@@ -18,6 +19,7 @@ from api.settings import Settings, load_settings
 from api.streams.controller import GenerationController
 from api.threads.controller import ThreadController
 from api.web.controller import web_router
+from api.web.openapi import docs_plugins, docs_router
 
 
 def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
@@ -42,12 +44,9 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             title="Playground API",
             version="0.1.0",
             description="Threads, editable message trees and streamed, stored model replies.",
-            path="/schema",
+            render_plugins=docs_plugins(),
+            openapi_router=docs_router(),
         ),
-        logging_config=LoggingConfig(
-            root={"level": "INFO", "handlers": ["queue_listener"]},
-            # One line per model call would drown the log; failures are reported anyway.
-            loggers={"httpx2": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
-            log_exceptions="always",
-        ),
+        logging_config=logging_config(),
+        before_send=[send_request_id],
     )

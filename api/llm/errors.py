@@ -1,15 +1,20 @@
-"""Turn a failed model call into an HTTP status and a detail a user can act on.
+"""Turn a failed model call into an HTTP status and a detail a user can act on, and log it.
 
 Used for failures before a stream starts (which become 502/504 responses) and, by
-the generation pipeline, for the ``error`` event of a stream that broke midway.
+the generation pipeline, for the ``error`` event of a stream that broke midway. The
+log line holds the detail with the API key masked, never the key.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Mapping
 
 import httpx2
 import openai
+
+log = logging.getLogger(__name__)
 
 _MAX_DETAIL = 500
 
@@ -23,34 +28,58 @@ def describe_upstream_error(
     4xx too: from our client's point of view the upstream, not the request, failed).
     The timeout in the detail and the API key to mask are read from the failed request
     itself; ``timeout_s`` and ``secrets`` override or add to them.
+
+    Each call logs the failure as one WARNING line for the operator: the model asked
+    for, the kind of failure, the upstream's HTTP status and the (masked) detail.
     """
     request = exc.request if isinstance(exc, openai.APIError) else None
-    status, detail = _classify(exc, timeout_s if timeout_s is not None else _timeout_of(exc))
+    kind, status, detail = _classify(exc, timeout_s if timeout_s is not None else _timeout_of(exc))
     for secret in [*secrets, _bearer_token(request)]:
         if secret:
             detail = detail.replace(secret, "***")
     if len(detail) > _MAX_DETAIL:
         detail = detail[: _MAX_DETAIL - 1] + "…"
+    upstream_status = exc.status_code if isinstance(exc, openai.APIStatusError) else "-"
+    log.warning(
+        "model call failed: model=%s kind=%s upstream_status=%s detail=%s",
+        _model_of(request),
+        kind,
+        upstream_status,
+        json.dumps(detail),
+    )
     return status, detail
 
 
-def _classify(exc: Exception, timeout_s: float | None) -> tuple[int, str]:
+def _classify(exc: Exception, timeout_s: float | None) -> tuple[str, int, str]:
+    """``(kind, http_status, detail)``; the kind is a short word for the log."""
     # Order matters: APITimeoutError is an APIConnectionError.
     if isinstance(exc, openai.APITimeoutError):
         after = f" after {timeout_s:g}s" if timeout_s is not None else ""
-        return 504, f"model server timed out{after}"
+        return "timeout", 504, f"model server timed out{after}"
     if isinstance(exc, openai.APIStatusError):
-        return 502, f"model server answered {exc.status_code}: {_status_message(exc)}"
+        return "status", 502, f"model server answered {exc.status_code}: {_status_message(exc)}"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         reason = str(cause) if cause is not None and str(cause) else exc.message
-        return 502, f"could not reach the model server: {reason}"
+        return "connection", 502, f"could not reach the model server: {reason}"
     if isinstance(exc, openai.OpenAIError):
-        return 502, f"model server error: {exc}"
+        return "sdk", 502, f"model server error: {exc}"
     # The SDK lets a chunk that is not JSON escape as a plain ValueError.
     if isinstance(exc, ValueError):
-        return 502, f"model server sent a malformed stream: {exc}"
-    return 502, f"model call failed: {type(exc).__name__}: {exc}"
+        return "malformed", 502, f"model server sent a malformed stream: {exc}"
+    return "unexpected", 502, f"model call failed: {type(exc).__name__}: {exc}"
+
+
+def _model_of(request: httpx2.Request | None) -> str:
+    """The ``model`` of a failed request's JSON body, or ``-`` (no body, e.g. listing models)."""
+    if request is None:
+        return "-"
+    try:
+        body = json.loads(request.content)
+    except (ValueError, httpx2.RequestNotRead):
+        return "-"
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else "-"
 
 
 def _status_message(exc: openai.APIStatusError) -> str:
