@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import asyncpg
 from litestar import MediaType, Request, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+
+from db.transient import is_unavailable
 
 
 class PlaygroundError(Exception):
     """Base of every error the service reports to a client on purpose."""
 
     status_code: ClassVar[int] = 500
+    # Sent as ``Retry-After`` when set: how soon a retry may succeed.
+    retry_after_s: ClassVar[int | None] = None
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -51,6 +58,11 @@ class UnavailableError(PlaygroundError):
     """This process is shutting down and takes no new generations."""
 
     status_code = 503
+    retry_after_s = 1
+
+
+class DatabaseUnavailableError(UnavailableError):
+    """The database cannot be reached now; the service recovers by itself when it can."""
 
 
 class PayloadTooLargeError(PlaygroundError):
@@ -71,12 +83,45 @@ class UpstreamTimeoutError(UpstreamError):
     status_code = 504
 
 
+DATABASE_UNAVAILABLE = "the database is unavailable; retry in a moment"
+
+
+def as_playground_error(exc: BaseException) -> PlaygroundError | None:
+    """The error a client is told for ``exc``: itself, a 503 when the database cannot
+    be reached, or None for a failure of ours (a plain 500)."""
+    if isinstance(exc, PlaygroundError):
+        return exc
+    if is_unavailable(exc):
+        return DatabaseUnavailableError(DATABASE_UNAVAILABLE)
+    return None
+
+
 def playground_error_handler(_: Request[Any, Any, Any], exc: PlaygroundError) -> Response[Any]:
     """Render a ``PlaygroundError`` in Litestar's error shape."""
     body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
     if exc.extra:
         body["extra"] = exc.extra
-    return Response(content=body, status_code=exc.status_code, media_type=MediaType.JSON)
+    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+    return Response(
+        content=body, status_code=exc.status_code, media_type=MediaType.JSON, headers=headers
+    )
 
 
-exception_handlers = {PlaygroundError: playground_error_handler}
+def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A database that cannot be reached is a 503 with ``Retry-After``; any other
+    database error is Litestar's plain 500."""
+    error = as_playground_error(exc)
+    if error is None:
+        body = {"status_code": 500, "detail": "Internal Server Error"}
+        return Response(content=body, status_code=500, media_type=MediaType.JSON)
+    return playground_error_handler(request, error)
+
+
+exception_handlers = {
+    PlaygroundError: playground_error_handler,
+    DBAPIError: database_error_handler,
+    SQLAlchemyTimeoutError: database_error_handler,
+    ConnectionError: database_error_handler,
+    asyncpg.exceptions.PostgresError: database_error_handler,
+    asyncpg.exceptions.InterfaceError: database_error_handler,
+}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -24,8 +26,7 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 def is_conflict(exc: BaseException) -> bool:
     """Whether ``exc`` is a deadlock or a serialization failure (nothing was written)."""
     return (
-        isinstance(exc, DBAPIError)
-        and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+        isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
     )
 
 
@@ -34,6 +35,21 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return is_conflict(exc) or isinstance(exc, ConnectionError)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached now: a refused or reset
+    connection, one lost mid-statement, a server not accepting connections yet, or no
+    pooled connection free in time."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated
+    return isinstance(
+        exc,
+        ConnectionError
+        | SQLAlchemyTimeoutError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.ConnectionDoesNotExistError,
+    )
 
 
 def retrying(

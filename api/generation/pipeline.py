@@ -153,13 +153,15 @@ class GenerationRunner:
             if reply.finish_reason and upstream.ended_with_done:
                 reply.status = "completed"
             else:
-                self._fail(stream, reply, EARLY_END)
+                self._broke(plan, stream, reply, "early_end", EARLY_END)
         except openai.APITimeoutError:
-            self._fail(stream, reply, f"the model server sent nothing for {self._idle_s:g} s")
+            detail = f"the model server sent nothing for {self._idle_s:g} s"
+            self._broke(plan, stream, reply, "stall", detail)
         except Exception as exc:
             # Anything breaking the stream here (dropped connection, malformed chunk, an
             # error event) comes from the model server: the reply fails, the text is kept.
-            self._fail(stream, reply, f"the model server stream broke: {describe_exception(exc)}")
+            detail = f"the model server stream broke: {describe_exception(exc)}"
+            self._broke(plan, stream, reply, "broken_stream", detail)
         finally:
             with anyio.CancelScope(shield=True):
                 await upstream.close()
@@ -188,6 +190,20 @@ class GenerationRunner:
         await save_partial_content(self._engine, message_id, reply.content)
         reply.unflushed_chars = 0
         reply.last_flush = time.perf_counter()
+
+    def _broke(
+        self, plan: GenerationPlan, stream: GenerationStream, reply: Reply, kind: str, detail: str
+    ) -> None:
+        """A stream that started and then failed: one log line (never the key), then
+        the same ending as any failure after the first byte."""
+        logger.warning(
+            "model stream failed: model=%s kind=%s generation=%s detail=%s",
+            plan.model,
+            kind,
+            plan.generation_id,
+            detail,
+        )
+        self._fail(stream, reply, detail)
 
     def _fail(self, stream: GenerationStream, reply: Reply, detail: str) -> None:
         reply.status, reply.error = "failed", detail

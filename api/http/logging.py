@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.types import Logger, Scope
 
-from api.errors import PlaygroundError
+from api.errors import PlaygroundError, as_playground_error
 from api.http.request_id import request_id
 
 
@@ -25,7 +25,8 @@ def log_failed_request(logger: Logger, scope: Scope, _traceback: list[str]) -> N
     It runs before the exception handlers build the response, so the status is read
     from the exception the same way they do (``status_code``, else 500).
     """
-    exc = sys.exc_info()[1]
+    raised = sys.exc_info()[1]
+    exc = (as_playground_error(raised) if raised is not None else None) or raised
     if isinstance(exc, HTTPException | PlaygroundError):
         status, detail, extra = exc.status_code, exc.detail, exc.extra
     else:

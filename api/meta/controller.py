@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.datastructures import State
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.errors import UnavailableError
 from api.llm.router import ModelInfo, ModelRouter
 from api.tools.registry import ToolInfo, ToolRegistry
+from db.transient import is_unavailable
 
 
 class ModelList(msgspec.Struct, kw_only=True):
@@ -50,9 +52,19 @@ class MetaController(Controller):
         return ToolList(data=tools.all())
 
     @get("/healthz", operation_id="health")
-    async def health(self, state: State) -> Health:
-        """Answers when the process runs and its database answers a query."""
+    async def health(self, state: State) -> Response[Health]:
+        """200 when the process runs and its database answers a query; 503 (with
+        ``Retry-After``) while the database cannot be reached."""
         session_factory: async_sessionmaker[AsyncSession] = state.session_factory
-        async with session_factory() as session:
-            await session.execute(text("SELECT 1"))
-        return Health(status="ok", database="ok")
+        try:
+            async with session_factory() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            return Response(
+                Health(status="unavailable", database="unavailable"),
+                status_code=503,
+                headers={"Retry-After": str(UnavailableError.retry_after_s)},
+            )
+        return Response(Health(status="ok", database="ok"))
