@@ -32,7 +32,7 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def _sigterm_after_cleanup() -> Iterator[None]:
-    """Run the block with SIGTERM as an exception, then end the process by SIGTERM.
+    """Run the block with SIGTERM as an exception; if one came, die of it after the block.
 
     uvicorn handles SIGTERM itself while it serves and sends it again once it has shut
     down. With the default handler that second one kills the process on the spot, so
