@@ -4,36 +4,134 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.settings import Settings, load_settings
 from db.urls import resolve_database_url
 
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from db.embedded import EmbeddedServer
+
 logger = logging.getLogger("playground")
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the main thread runs so ``finally`` clauses get their turn."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_after_cleanup() -> Iterator[None]:
+    """Run the block with SIGTERM as an exception; if one came, die of it after the block.
+
+    uvicorn handles SIGTERM itself while it serves and sends it again once it has shut
+    down. With the default handler that second one kills the process on the spot, so
+    nothing after ``uvicorn.run`` would run. The exit status stays "killed by SIGTERM",
+    as process supervisors expect.
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, previous)
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_embedded_if_started(server: EmbeddedServer, data_dir: Path) -> None:
+    """Stop the embedded server if this process started it; a found one stays up for its users."""
+    from db.embedded import stop_embedded
+
+    if not server.started:
+        print("left the embedded Postgres running: it was running before", file=sys.stderr)
+    elif stop_embedded(data_dir, pid=server.pid):
+        print("stopped the embedded Postgres it started", file=sys.stderr)
+    else:
+        print("the embedded Postgres it started was stopped already", file=sys.stderr)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from db.embedded import start_embedded_server
     from db.migrate import upgrade
 
-    url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
-    upgrade(url)
-    if not settings.models.upstream_enabled:
-        print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
-    uvicorn.run(
-        create_app(url, settings),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=args.graceful_shutdown_s,
-    )
+    embedded = None
+    if settings.db.database_url:
+        url = settings.db.database_url
+    else:
+        # Not resolve_database_url: serve needs to know whether it started the server.
+        print(f"starting embedded Postgres in {settings.db.data_dir}", file=sys.stderr)
+        embedded = start_embedded_server(settings.db.data_dir)
+        url = embedded.url
+        print(f'embedded Postgres is up; psql "{url}"', file=sys.stderr)
+    with _sigterm_after_cleanup():
+        try:
+            upgrade(url)
+            if not settings.models.upstream_enabled:
+                print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
+            uvicorn.run(
+                create_app(url, settings),
+                host=args.host,
+                port=args.port,
+                log_level=args.log_level,
+                timeout_graceful_shutdown=args.graceful_shutdown_s,
+            )
+        finally:
+            if embedded is not None:
+                _stop_embedded_if_started(embedded, settings.db.data_dir)
+    return 0
+
+
+def _db_status(settings: Settings) -> int:
+    """Say whether the embedded server runs: exit 0 if it does, 3 if not (as ``pg_ctl status``)."""
+    from db.embedded import embedded_url
+
+    if settings.db.database_url:
+        print("DATABASE_URL is set: no embedded Postgres is used, none is managed here")
+        return 0
+    data_dir = settings.db.data_dir
+    url = embedded_url(data_dir)
+    if url is None:
+        print(f"embedded Postgres in {data_dir} is not running")
+        return 3
+    print(f'embedded Postgres in {data_dir} is running; psql "{url}"')
+    return 0
+
+
+def _db_stop(settings: Settings) -> int:
+    """Stop the embedded server, whoever started it; not running is no error."""
+    from db.embedded import stop_embedded
+
+    if settings.db.database_url:
+        print("DATABASE_URL is set: no embedded Postgres to stop", file=sys.stderr)
+        return 0
+    data_dir = settings.db.data_dir
+    if stop_embedded(data_dir):
+        print(f"stopped the embedded Postgres in {data_dir}", file=sys.stderr)
+    else:
+        print(f"embedded Postgres in {data_dir} was not running", file=sys.stderr)
     return 0
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "status":
+        return _db_status(settings)
+    if args.action == "stop":
+        return _db_stop(settings)
+
     from db.migrate import downgrade, upgrade
 
     url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
@@ -100,9 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve)
 
-    database = commands.add_parser("db", help="apply or roll back migrations")
-    database.add_argument("action", choices=["upgrade", "downgrade"])
-    database.add_argument("revision", nargs="?", default=None)
+    database = commands.add_parser(
+        "db", help="apply or roll back migrations; status or stop the embedded Postgres"
+    )
+    database.add_argument("action", choices=["upgrade", "downgrade", "status", "stop"])
+    database.add_argument(
+        "revision", nargs="?", default=None, help="upgrade/downgrade only (default head/-1)"
+    )
     database.set_defaults(handler=_db)
 
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
@@ -128,8 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``playground`` command."""
-    args = build_parser().parse_args(argv)
-    if args.command == "db" and args.revision is None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "db" and args.action in ("status", "stop"):
+        if args.revision is not None:
+            parser.error(f"db {args.action} takes no revision")
+    elif args.command == "db" and args.revision is None:
         args.revision = "head" if args.action == "upgrade" else "-1"
     settings = load_settings()
     handler = args.handler
