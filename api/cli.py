@@ -65,18 +65,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
-    from db.embedded import start_embedded_server
     from db.migrate import upgrade
+    from db.urls import resolve_database
 
-    embedded = None
-    if settings.db.database_url:
-        url = settings.db.database_url
-    else:
-        # Not resolve_database_url: serve needs to know whether it started the server.
-        print(f"starting embedded Postgres in {settings.db.data_dir}", file=sys.stderr)
-        embedded = start_embedded_server(settings.db.data_dir)
-        url = embedded.url
-        print(f'embedded Postgres is up; psql "{url}"', file=sys.stderr)
+    # Which embedded server, if any: serve stops it at exit only if it started it.
+    url, embedded = resolve_database(settings.db.database_url, settings.db.data_dir)
     with _sigterm_after_cleanup():
         try:
             upgrade(url)

@@ -6,7 +6,7 @@
   scripts and tests connect; ``create_database`` / ``drop_database``.
 - ``db.migrate``: ``upgrade`` / ``downgrade`` with Alembic, configured in code
   (scripts in ``db/migrations``, no ``alembic.ini``).
-- ``db.embedded``: ``start_embedded``, the PostgreSQL server used when no
+- ``db.embedded``: ``start_embedded`` (and ``status``/``stop``), the PostgreSQL server used when no
   ``DATABASE_URL`` is set.
 
 Importing the package imports none of them, so a CLI can load only what it uses.

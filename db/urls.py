@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
 
@@ -21,6 +22,9 @@ ASYNC_DRIVERNAME = "postgresql+asyncpg"
 # Schemes accepted as "Postgres": libpq's two spellings, plus SQLAlchemy's own forms so
 # an already converted URL (or one naming another driver) passes through unchanged.
 _POSTGRES_BACKENDS = frozenset({"postgresql", "postgres"})
+
+if TYPE_CHECKING:
+    from db.embedded import EmbeddedServer
 
 
 def _parse(url: str | URL) -> URL:
@@ -78,12 +82,18 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
     Takes the two settings rather than the app's settings object, so this layer does
     not depend on ``api``. Progress goes to stderr, so a command's stdout stays its own.
     """
+    return resolve_database(database_url, data_dir)[0]
+
+
+def resolve_database(database_url: str | None, data_dir: Path) -> tuple[str, EmbeddedServer | None]:
+    """As ``resolve_database_url``, also returning the embedded server when one is used
+    (so a caller can tell whether it started it, and stop it)."""
     if database_url:
-        return database_url
+        return database_url, None
     # Imported here: db.embedded imports this module (through db.engine).
-    from db.embedded import start_embedded
+    from db.embedded import start_embedded_server
 
     print(f"starting embedded Postgres in {data_dir}", file=sys.stderr)
-    url = start_embedded(data_dir)
-    print(f'embedded Postgres is up; psql "{url}"', file=sys.stderr)
-    return url
+    server = start_embedded_server(data_dir)
+    print(f'embedded Postgres is up; psql "{server.url}"', file=sys.stderr)
+    return server.url, server

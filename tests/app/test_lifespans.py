@@ -8,8 +8,8 @@ left), against the test database, and checked from the outside: Postgres's own
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 import openai
 import pytest
