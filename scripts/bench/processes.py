@@ -112,8 +112,9 @@ def start_service(
     return service
 
 
-def start_upstream(chunks: int, interval_ms: float) -> Service:
-    """The fake OpenAI-compatible upstream (``scripts.fake_upstream``) on a free port."""
+def start_upstream(chunks: int, interval_ms: float, extra_args: Sequence[str] = ()) -> Service:
+    """The fake OpenAI-compatible upstream (``scripts.fake_upstream``) on a free port;
+    ``extra_args`` are more of its flags (the soak's fault rates)."""
     argv = [
         sys.executable,
         "-m",
@@ -126,6 +127,7 @@ def start_upstream(chunks: int, interval_ms: float) -> Service:
         str(chunks),
         "--interval-ms",
         str(interval_ms),
+        *extra_args,
     ]
     service = start_service("upstream", argv, {**os.environ, **NO_PROXY_ENV}, _UPSTREAM_READY)
     service.url += "/v1"
@@ -154,8 +156,9 @@ def playground_env(
     }
 
 
-def start_playground(env: Mapping[str, str]) -> Service:
-    """``playground serve``: one process, one worker, on a free loopback port."""
+def start_playground(env: Mapping[str, str], port: int = 0) -> Service:
+    """``playground serve``: one process, one worker, on loopback ``port`` (0: a free one;
+    a replica restarted by the soak comes back on the port it had)."""
     argv = [
         sys.executable,
         "-m",
@@ -164,7 +167,7 @@ def start_playground(env: Mapping[str, str]) -> Service:
         "--host",
         LOOPBACK,
         "--port",
-        "0",
+        str(port),
         # The default level; it also prints the "Uvicorn running on" line read here.
         "--log-level",
         "info",
