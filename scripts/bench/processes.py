@@ -76,11 +76,14 @@ def start_service(
     *,
     timeout: float = 60.0,
     cwd: Path = REPO_ROOT,
+    log_path: Path | None = None,
 ) -> Service:
     """Start ``argv`` and wait for a line matching ``ready`` (group 1 is the base URL).
 
     stdout and stderr are merged and drained by a thread for the process's whole life,
-    so a chatty process (access logs) can never block on a full pipe.
+    so a chatty process (access logs) can never block on a full pipe. With
+    ``log_path`` every line is also appended to that file (the tail kept in memory is
+    too short to find a traceback after a long run).
     """
     process = subprocess.Popen(
         list(argv),
@@ -96,13 +99,17 @@ def start_service(
 
     def drain() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            service.output.append(line)
-            if not found.is_set():
-                match = ready.search(line)
-                if match:
-                    service.url = match.group(1)
-                    found.set()
+        with contextlib.ExitStack() as stack:
+            log = stack.enter_context(log_path.open("a")) if log_path else None
+            for line in process.stdout:
+                service.output.append(line)
+                if log is not None:
+                    log.write(line)
+                if not found.is_set():
+                    match = ready.search(line)
+                    if match:
+                        service.url = match.group(1)
+                        found.set()
         found.set()
 
     threading.Thread(target=drain, name=f"drain-{name}", daemon=True).start()
@@ -156,9 +163,12 @@ def playground_env(
     }
 
 
-def start_playground(env: Mapping[str, str], port: int = 0) -> Service:
+def start_playground(
+    env: Mapping[str, str], port: int = 0, log_path: Path | None = None
+) -> Service:
     """``playground serve``: one process, one worker, on loopback ``port`` (0: a free one;
-    a replica restarted by the soak comes back on the port it had)."""
+    a replica restarted by the soak comes back on the port it had), its output also
+    appended to ``log_path`` when given."""
     argv = [
         sys.executable,
         "-m",
@@ -172,7 +182,7 @@ def start_playground(env: Mapping[str, str], port: int = 0) -> Service:
         "--log-level",
         "info",
     ]
-    return start_service("playground", argv, env, _UVICORN_READY, timeout=120)
+    return start_service("playground", argv, env, _UVICORN_READY, timeout=120, log_path=log_path)
 
 
 def free_port() -> int:

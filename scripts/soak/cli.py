@@ -98,7 +98,7 @@ def run_from_args(args: argparse.Namespace, *, database_url: str | None, command
     config = config_from_args(args)
     print(f"soak: seed {config.seed}, {config.duration_s:g} s, {config.users} users")
     server = None if args.embedded else (args.database_url or database_url)
-    result = run_soak(config, database_url=server, command=command)
+    result = run_soak(config, database_url=server, log_dir=args.out, command=command)
     for line in summary(result):
         print(line)
     for path in write_reports(result, args.out):

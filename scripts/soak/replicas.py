@@ -10,21 +10,24 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Mapping
+from pathlib import Path
 
 from scripts.bench.processes import Service, free_port, start_playground
 
 
 class ReplicaSet:
-    """``count`` replicas of the playground, started one after the other."""
+    """``count`` replicas of the playground, started one after the other; replica ``i``
+    appends its output to ``replica-<i>.log`` in ``log_dir`` (restarts included)."""
 
-    def __init__(self, env: Mapping[str, str], count: int) -> None:
+    def __init__(self, env: Mapping[str, str], count: int, log_dir: Path) -> None:
         self.env = dict(env)
         self.ports = [free_port() for _ in range(count)]
+        self.logs = [log_dir / f"replica-{index}.log" for index in range(count)]
         self.services: list[Service] = []
         try:
             # One at a time: the first one's start-up migrates the fresh database.
-            for port in self.ports:
-                self.services.append(start_playground(self.env, port))
+            for port, log in zip(self.ports, self.logs, strict=True):
+                self.services.append(start_playground(self.env, port, log))
         except BaseException:
             self.stop()
             raise
@@ -45,7 +48,7 @@ class ReplicaSet:
 
     def restart(self, index: int) -> int:
         """Start replica ``index`` again on its port; the new pid."""
-        self.services[index] = start_playground(self.env, self.ports[index])
+        self.services[index] = start_playground(self.env, self.ports[index], self.logs[index])
         return self.services[index].pid
 
     def stop(self) -> None:

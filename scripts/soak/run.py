@@ -116,10 +116,16 @@ async def _soak(result: SoakResult, replicas: ReplicaSet, database_url: str, log
 
 
 def run_soak(
-    config: SoakConfig, *, database_url: str | None, command: str = "", log: Log = print
+    config: SoakConfig,
+    *,
+    database_url: str | None,
+    log_dir: Path,
+    command: str = "",
+    log: Log = print,
 ) -> SoakResult:
     """Run the soak ``config`` describes on a fresh database (on the server of
-    ``database_url``, else a fresh embedded cluster); the result (nothing written)."""
+    ``database_url``, else a fresh embedded cluster); the result. Only the replicas'
+    output is written here, into ``log_dir`` (created if missing)."""
     started = time.perf_counter()
     result = SoakResult(
         config=config,
@@ -143,7 +149,8 @@ def run_soak(
             upstream = start_upstream(config.chunks, config.interval_ms, faults)
             try:
                 env = playground_env(database.url, upstream.url, config.model, Path(temp) / "data")
-                replicas = ReplicaSet(env, config.replicas)
+                log_dir.mkdir(parents=True, exist_ok=True)
+                replicas = ReplicaSet(env, config.replicas, log_dir)
                 try:
                     log(f"upstream {upstream.url}; replicas {', '.join(replicas.urls)}")
                     asyncio.run(_soak(result, replicas, database.url, log))
