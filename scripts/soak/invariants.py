@@ -124,7 +124,15 @@ async def streamed_text_stored(connection: asyncpg.Connection, journal: Journal)
 
 def _described(seen: StreamSeen) -> str:
     route = " then ".join(str(r) for r in seen.replicas)
-    return f"thread {seen.thread_id}, {seen.kind}, replicas {route}, {seen.resumes} resumes"
+    seqs = [
+        int(i.rpartition(":")[2]) for i in seen.event_ids if i.startswith(f"{seen.generation_id}:")
+    ]
+    missing = sorted(set(range(1, max(seqs, default=0) + 1)) - set(seqs))
+    return (
+        f"thread {seen.thread_id}, {seen.kind}, replicas {route}, {seen.resumes} resumes, "
+        f"generation {seen.generation_id} events {len(seqs)} up to {max(seqs, default=0)}"
+        + (f" missing {missing[:8]}" if missing else "")
+    )
 
 
 async def cancels_honoured(connection: asyncpg.Connection, journal: Journal) -> Check:

@@ -123,5 +123,12 @@ class Journal:
             return
         counters.streams += 1
         counters.resumed_streams += seen.resumes > 0
+        if seen.final_status is None:
+            # Every reply's events end with message.completed, then done.
+            self.error(
+                f"thread {seen.thread_id}: {seen.kind} stream of generation "
+                f"{seen.generation_id} ({len(seen.event_ids)} events, replicas {seen.replicas}) "
+                "reached done without a message.completed"
+            )
         status = seen.final_status or "none"
         counters.replies[status] = counters.replies.get(status, 0) + 1
