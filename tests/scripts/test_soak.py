@@ -139,7 +139,7 @@ def test_sixty_second_soak_keeps_every_invariant(postgres_server_url: str, tmp_p
     write_reports(result, tmp_path)
 
     failed = [line for line in summary(result) if not line.startswith("PASS")]
-    assert result.passed, "\n".join(failed)
+    assert result.passed, "\n".join([*failed, f"report and replica logs: {tmp_path}"])
     counters = result.counters
     assert counters.total_actions > 0
     assert counters.streams > 0
