@@ -1,4 +1,5 @@
-"""The ``playground`` command: serve the API, migrate the database, seed demo data, benchmark."""
+"""The ``playground`` command: serve the API, migrate the database, seed demo data, benchmark,
+soak."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from db.embedded import EmbeddedServer
 
 logger = logging.getLogger("playground")
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 class _Terminated(BaseException):
@@ -142,7 +146,7 @@ def _scripts_missing(exc: ModuleNotFoundError) -> bool:
 
 
 def _needs_checkout(command: str) -> SystemExit:
-    # The wheel holds api and db only; seed and bench live in the repository's scripts/.
+    # The wheel holds api and db only; seed, bench and soak live in the repository's scripts/.
     return SystemExit(
         f"playground {command} needs a source checkout: the scripts package is not part of"
         " the installed wheel (run it with `uv run` in a clone of the project)"
@@ -170,8 +174,26 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     return run_from_args(args, database_url=settings.db.database_url, command=command)
 
 
-def _bench_needs_checkout(args: argparse.Namespace, settings: Settings) -> int:
-    raise _needs_checkout("bench")
+def _soak(args: argparse.Namespace, settings: Settings) -> int:
+    import shlex
+
+    from scripts.soak.cli import run_from_args
+
+    command = "uv run playground " + shlex.join(sys.argv[1:])
+    return run_from_args(args, database_url=settings.db.database_url, command=command)
+
+
+def _add_needs_checkout(commands: Subcommands, name: str, summary: str) -> None:
+    """Add command ``name`` whose code and flags are in scripts/, missing from this install."""
+
+    def explain(args: argparse.Namespace, settings: Settings) -> int:
+        raise _needs_checkout(name)
+
+    # Its flags live in scripts too. With NUL as the only option prefix (no argument
+    # can hold one) and no --help, whatever follows reaches the handler that explains.
+    command = commands.add_parser(name, help=summary, prefix_chars="\0", add_help=False)
+    command.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
+    command.set_defaults(handler=explain)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,15 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
     except ModuleNotFoundError as exc:
         if not _scripts_missing(exc):
             raise
-        # Its flags live in scripts too. With NUL as the only option prefix (no argument
-        # can hold one) and no --help, whatever follows reaches the handler that explains.
-        bench = commands.add_parser("bench", help=bench_help, prefix_chars="\0", add_help=False)
-        bench.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
-        bench.set_defaults(handler=_bench_needs_checkout)
+        _add_needs_checkout(commands, "bench", bench_help)
     else:
         bench = commands.add_parser("bench", help=bench_help)
         add_arguments(bench)
         bench.set_defaults(handler=_bench)
+
+    soak_help = "run replicas under chaotic load, then check invariants (see scripts/soak/)"
+    try:
+        from scripts.soak.cli import add_arguments as add_soak_arguments
+    except ModuleNotFoundError as exc:
+        if not _scripts_missing(exc):
+            raise
+        _add_needs_checkout(commands, "soak", soak_help)
+    else:
+        soak = commands.add_parser("soak", help=soak_help)
+        add_soak_arguments(soak)
+        soak.set_defaults(handler=_soak)
     return parser
 
 

@@ -35,6 +35,11 @@ Every request must keep OpenAI's tool-call rule (``api.llm.wire.history_error``)
 that breaks it gets the 400 a real server gives, and an ERROR line on stderr, so a test
 that sends a broken history fails loudly.
 
+With ``--truncate-rate``, ``--drop-rate``, ``--malformed-rate``, ``--stall-rate``
+(``--stall-ms``), ``--fail500-rate`` and ``--fail429-rate`` (shares of requests, 0 by
+default) it also misbehaves by itself, at random (``--seed``): see ``scripts.fake_faults``.
+A random stall pauses mid-stream and goes on, unlike ``[[stall:K]]``.
+
 It prints ``listening on http://HOST:PORT`` once ready (with the real port when
 ``--port 0``) and nothing per request, so it can be benchmarked.
 """
@@ -45,26 +50,27 @@ import argparse
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 import msgspec
-import uvicorn
 
 from api.llm import wire
-from api.llm.offline import (
-    OfflineCall,
-    compose_reply,
-    reply_deltas,
-    role_delta,
-    with_tool_calls,
+from api.llm.offline import OfflineCall, compose_reply, reply_deltas, role_delta, with_tool_calls
+from scripts.fake_faults import FaultDice, FaultRates, add_fault_arguments, rates_from_args
+from scripts.fake_http import (
+    DroppedConnection,
+    Receive,
+    Scope,
+    Send,
+    bad_request,
+    failure,
+    model_not_found,
+    read_body,
+    send_json,
+    serve,
 )
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 logger = logging.getLogger("fake_upstream")
 
@@ -100,6 +106,10 @@ class Directives(msgspec.Struct, kw_only=True):
     throttle: int | None = None
     finish: str | None = None
     no_done: bool = False
+    # Set by a random stall (``scripts.fake_faults``), never by a message: after ``pause``
+    # content chunks, wait ``pause_ms`` milliseconds, then go on.
+    pause: int | None = None
+    pause_ms: int = 0
 
 
 def parse_directives(text: str) -> Directives:
@@ -121,24 +131,22 @@ def reply_text(count: int) -> str:
     return "".join(reply_words(count))
 
 
-class DroppedConnection(Exception):
-    """Raised inside a response on purpose: uvicorn then cuts the connection mid-body."""
-
-
-class _HideDeliberateDrops(logging.Filter):
-    """Keeps uvicorn from logging a traceback for every ``[[drop:K]]``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
-
-
 class FakeUpstream:
     """The ASGI app: a minimal OpenAI chat-completions server with scripted failures."""
 
-    def __init__(self, *, chunks: int = 50, interval_ms: float = 20.0, api_key: str | None = None):
+    def __init__(
+        self,
+        *,
+        chunks: int = 50,
+        interval_ms: float = 20.0,
+        api_key: str | None = None,
+        faults: FaultDice | None = None,
+    ):
         self.chunks = chunks
         self.interval_ms = interval_ms
         self.api_key = api_key
+        # Random faults for requests whose message asks for none (None: never).
+        self.faults = faults
         # Bodies already answered with a [[throttle:S]] 429: their retry goes through.
         self._throttled: set[bytes] = set()
 
@@ -153,24 +161,24 @@ class FakeUpstream:
                 error_type="invalid_request_error",
                 code="invalid_api_key",
             )
-            await _send_json(send, 401, body)
+            await send_json(send, 401, body)
         elif method == "GET" and path.endswith("/models"):
-            await _send_json(send, 200, wire.model_list(MODELS, owned_by=OWNER))
+            await send_json(send, 200, wire.model_list(MODELS, owned_by=OWNER))
         elif method == "GET" and "/models/" in path:
             model_id = path.rsplit("/models/", 1)[1]
             if model_id in MODELS:
-                await _send_json(send, 200, wire.model_object(model_id, owned_by=OWNER))
+                await send_json(send, 200, wire.model_object(model_id, owned_by=OWNER))
             else:
-                await _send_json(send, 404, _model_not_found(model_id))
+                await send_json(send, 404, model_not_found(model_id))
         elif method == "POST" and path.endswith("/chat/completions"):
-            await self._chat_completions(await _read_body(receive), receive, send)
+            await self._chat_completions(await read_body(receive), receive, send)
         else:
             body = wire.error(
                 f"Unknown request URL: {method} {scope['path']}.",
                 error_type="invalid_request_error",
                 code="unknown_url",
             )
-            await _send_json(send, 404, body)
+            await send_json(send, 404, body)
 
     def _authorized(self, scope: Scope) -> bool:
         expected = f"Bearer {self.api_key}".encode()
@@ -180,26 +188,28 @@ class FakeUpstream:
         try:
             body = msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:
-            await _send_json(send, 400, _bad_request(f"The body is not valid JSON: {exc}"))
+            await send_json(send, 400, bad_request(f"The body is not valid JSON: {exc}"))
             return
         messages = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-            await _send_json(send, 400, _bad_request("'messages' must be a list of objects."))
+            await send_json(send, 400, bad_request("'messages' must be a list of objects."))
             return
         broken = wire.history_error(messages)
         if broken is not None:
             logger.error("rejected a request that breaks the tool-call rule: %s", broken)
-            await _send_json(send, 400, _bad_request(broken))
+            await send_json(send, 400, bad_request(broken))
             return
         directives = parse_directives(wire.last_user_text(messages) or "")
+        if self.faults is not None and directives == Directives():
+            directives = msgspec.structs.replace(directives, **self.faults.draw(self.chunks))
         if directives.delay:
             await anyio.sleep(directives.delay / 1000)
         if directives.fail is not None:
-            await _send_json(send, directives.fail, _failure(directives.fail))
+            await send_json(send, directives.fail, failure(directives.fail))
             return
         if directives.throttle is not None and raw not in self._throttled:
             self._throttled.add(raw)
-            await _send_json(send, 429, _failure(429), retry_after_s=directives.throttle)
+            await send_json(send, 429, failure(429), retry_after_s=directives.throttle)
             return
         reply = _Reply(
             completion_id=f"chatcmpl-fake-{time.monotonic_ns()}",
@@ -311,6 +321,8 @@ async def _send_chunks(reply: _Reply, include_usage: bool, send: Send) -> bool:
             return False
         if sent == directives.stall:
             await anyio.sleep_forever()
+        if sent == directives.pause:
+            await anyio.sleep(directives.pause_ms / 1000)
         if sent == directives.malformed:
             await body(MALFORMED_LINE)
         if sent == len(reply.deltas):
@@ -361,71 +373,6 @@ async def _complete(reply: _Reply, send: Send) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-async def _send_json(
-    send: Send, status: int, body: wire.JSON, retry_after_s: int | None = None
-) -> None:
-    data = msgspec.json.encode(body)
-    headers = [
-        (b"content-type", wire.JSON_CONTENT_TYPE.encode()),
-        (b"content-length", str(len(data)).encode()),
-    ]
-    if retry_after_s is not None:
-        headers.append((b"retry-after", str(retry_after_s).encode()))
-    elif status == 429 or status >= 500:
-        # The SDK retries these; tell it to retry at once, so tests stay fast.
-        headers.append((b"retry-after-ms", b"10"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data, "more_body": False})
-
-
-def _failure(status: int) -> wire.JSON:
-    message = f"fake upstream failure (directive [[fail:{status}]])"
-    if status == 429:
-        return wire.error(message, error_type="requests", code="rate_limit_exceeded")
-    if status >= 500:
-        return wire.error(message, error_type="server_error")
-    return wire.error(message, error_type="invalid_request_error")
-
-
-def _bad_request(message: str) -> wire.JSON:
-    return wire.error(message, error_type="invalid_request_error")
-
-
-def _model_not_found(model_id: str) -> wire.JSON:
-    return wire.error(
-        f"The model '{model_id}' does not exist.",
-        error_type="invalid_request_error",
-        code="model_not_found",
-        param="model",
-    )
-
-
-class _ReadyServer(uvicorn.Server):
-    """A uvicorn server that prints the ready line (with the bound port) once listening."""
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets=sockets)
-        if not self.started:
-            return
-        host, port = self.config.host, self.config.port
-        for server in self.servers:
-            for sock in server.sockets:
-                port = sock.getsockname()[1]
-        print(f"listening on http://{host}:{port}", flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and serve until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -434,19 +381,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--chunks", type=int, default=50, help="content chunks per reply")
     parser.add_argument("--interval-ms", type=float, default=20.0, help="delay between chunks")
     parser.add_argument("--api-key", default=None, help="require this Bearer token")
+    add_fault_arguments(parser, FaultRates())
     args = parser.parse_args(argv)
-    app = FakeUpstream(chunks=args.chunks, interval_ms=args.interval_ms, api_key=args.api_key)
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
+    rates = rates_from_args(args)
+    app = FakeUpstream(
+        chunks=args.chunks,
+        interval_ms=args.interval_ms,
+        api_key=args.api_key,
+        faults=FaultDice(rates, args.seed) if rates.any else None,
     )
-    logging.getLogger("uvicorn.error").addFilter(_HideDeliberateDrops())
-    _ReadyServer(config).run()
+    serve(app, args.host, args.port)
 
 
 if __name__ == "__main__":

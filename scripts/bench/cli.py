@@ -118,7 +118,7 @@ def _failed(name: str, exc: Exception) -> TargetResult:
     return TargetResult(name=name, status=f"failed: {first[:120]}")
 
 
-def _environment_notes() -> list[str]:
+def environment_notes() -> list[str]:
     """``PLAYGROUND_*`` variables passed on to the playground, so the report says so."""
     overrides = sorted(k for k in os.environ if k.startswith("PLAYGROUND_"))
     if not overrides:
@@ -182,7 +182,7 @@ def run_bench(
         started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         duration_s=0.0,
         command=command,
-        notes=_environment_notes(),
+        notes=environment_notes(),
     )
     with tempfile.TemporaryDirectory(prefix="playground-bench-") as temp:
         upstream = start_upstream(config.chunks, config.interval_ms)

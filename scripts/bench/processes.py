@@ -76,11 +76,14 @@ def start_service(
     *,
     timeout: float = 60.0,
     cwd: Path = REPO_ROOT,
+    log_path: Path | None = None,
 ) -> Service:
     """Start ``argv`` and wait for a line matching ``ready`` (group 1 is the base URL).
 
     stdout and stderr are merged and drained by a thread for the process's whole life,
-    so a chatty process (access logs) can never block on a full pipe.
+    so a chatty process (access logs) can never block on a full pipe. With
+    ``log_path`` every line is also appended to that file (the tail kept in memory is
+    too short to find a traceback after a long run).
     """
     process = subprocess.Popen(
         list(argv),
@@ -96,13 +99,17 @@ def start_service(
 
     def drain() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            service.output.append(line)
-            if not found.is_set():
-                match = ready.search(line)
-                if match:
-                    service.url = match.group(1)
-                    found.set()
+        with contextlib.ExitStack() as stack:
+            log = stack.enter_context(log_path.open("a")) if log_path else None
+            for line in process.stdout:
+                service.output.append(line)
+                if log is not None:
+                    log.write(line)
+                if not found.is_set():
+                    match = ready.search(line)
+                    if match:
+                        service.url = match.group(1)
+                        found.set()
         found.set()
 
     threading.Thread(target=drain, name=f"drain-{name}", daemon=True).start()
@@ -112,8 +119,9 @@ def start_service(
     return service
 
 
-def start_upstream(chunks: int, interval_ms: float) -> Service:
-    """The fake OpenAI-compatible upstream (``scripts.fake_upstream``) on a free port."""
+def start_upstream(chunks: int, interval_ms: float, extra_args: Sequence[str] = ()) -> Service:
+    """The fake OpenAI-compatible upstream (``scripts.fake_upstream``) on a free port;
+    ``extra_args`` are more of its flags (the soak's fault rates)."""
     argv = [
         sys.executable,
         "-m",
@@ -126,6 +134,7 @@ def start_upstream(chunks: int, interval_ms: float) -> Service:
         str(chunks),
         "--interval-ms",
         str(interval_ms),
+        *extra_args,
     ]
     service = start_service("upstream", argv, {**os.environ, **NO_PROXY_ENV}, _UPSTREAM_READY)
     service.url += "/v1"
@@ -154,8 +163,12 @@ def playground_env(
     }
 
 
-def start_playground(env: Mapping[str, str]) -> Service:
-    """``playground serve``: one process, one worker, on a free loopback port."""
+def start_playground(
+    env: Mapping[str, str], port: int = 0, log_path: Path | None = None
+) -> Service:
+    """``playground serve``: one process, one worker, on loopback ``port`` (0: a free one;
+    a replica restarted by the soak comes back on the port it had), its output also
+    appended to ``log_path`` when given."""
     argv = [
         sys.executable,
         "-m",
@@ -164,12 +177,12 @@ def start_playground(env: Mapping[str, str]) -> Service:
         "--host",
         LOOPBACK,
         "--port",
-        "0",
+        str(port),
         # The default level; it also prints the "Uvicorn running on" line read here.
         "--log-level",
         "info",
     ]
-    return start_service("playground", argv, env, _UVICORN_READY, timeout=120)
+    return start_service("playground", argv, env, _UVICORN_READY, timeout=120, log_path=log_path)
 
 
 def free_port() -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 import msgspec
 
+from scripts import reporting
 from scripts.bench.records import (
     DIRECT,
     LITELLM,
@@ -26,18 +27,14 @@ from scripts.bench.records import (
     ProcessUsage,
 )
 from scripts.bench.stats import compare, target_checks
+from scripts.reporting import NA, num
 
 RESULTS_JSON = "results.json"
 REPORT_MD = "report.md"
 PLOT_PNG = "bench.png"
 REPORT_TEMPLATE = "report.md.j2"
-NA = "—"
 # Shares of one core above which a helper process limits what a level can show.
 SATURATED = 0.85
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return NA if value is None else f"{value:,.{digits}f}"
 
 
 def _signed(value: float | None, digits: int = 1) -> str:
@@ -79,21 +76,21 @@ def _main_rows(result: BenchResult, comparisons: list[Comparison]) -> list[list[
                     target.name,
                     str(lv.concurrency),
                     f"{lv.completed}/{lv.requests}" + (f" ({lv.errors} err)" if lv.errors else ""),
-                    _num(ttft.p50 if ttft else None),
-                    _num(ttft.p95 if ttft else None),
-                    _num(ttft.p99 if ttft else None),
+                    num(ttft.p50 if ttft else None),
+                    num(ttft.p95 if ttft else None),
+                    num(ttft.p99 if ttft else None),
                     NA
                     if target.name == DIRECT or comparison is None
                     else _signed(comparison.ttft_p50_overhead_ms),
-                    _num(lv.total_ms_p50, 0),
-                    _num(lv.requests_per_s),
-                    _num(lv.chunks_per_s, 0),
+                    num(lv.total_ms_p50, 0),
+                    num(lv.requests_per_s),
+                    num(lv.chunks_per_s, 0),
                     "1.00x"
                     if target.name == DIRECT
                     else _ratio(comparison.throughput_ratio if comparison else None),
-                    _num(lv.relay_cpu_s_per_1k_chunks, 3),
-                    _num(lv.relay.peak_rss_mb, 0) if lv.relay else NA,
-                    _num(lv.sql.per_reply) if lv.sql else NA,
+                    num(lv.relay_cpu_s_per_1k_chunks, 3),
+                    num(lv.relay.peak_rss_mb, 0) if lv.relay else NA,
+                    num(lv.sql.per_reply) if lv.sql else NA,
                 ]
             )
     return rows
@@ -111,8 +108,8 @@ def _capacity_rows(result: BenchResult, comparisons: list[Comparison]) -> list[l
         rows.append(
             [
                 str(lv.concurrency),
-                _num(lv.relay_chunks_per_cpu_s, 0),
-                _num(li.relay_chunks_per_cpu_s, 0) if li else (litellm.status if litellm else NA),
+                num(lv.relay_chunks_per_cpu_s, 0),
+                num(li.relay_chunks_per_cpu_s, 0) if li else (litellm.status if litellm else NA),
                 _ratio(ratios.get(lv.concurrency)),
             ]
         )
@@ -154,18 +151,13 @@ def _verdict(met: bool | None) -> str:
 @functools.cache
 def _template() -> jinja2.Template:
     """``report.md.j2`` beside this module, with the filters it formats numbers with."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent),
-        # Markdown, not HTML: a query or a note is printed as it is.
-        autoescape=False,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    return reporting.markdown_template(
+        Path(__file__).parent,
+        REPORT_TEMPLATE,
+        share=_share,
+        statement=_statement,
+        verdict=_verdict,
     )
-    environment.filters.update(
-        num=_num, fmt=format, share=_share, statement=_statement, verdict=_verdict
-    )
-    return environment.get_template(REPORT_TEMPLATE)
 
 
 def render_markdown(result: BenchResult) -> str:
@@ -207,12 +199,8 @@ def write_png(result: BenchResult, out: Path) -> Path | None:
 
     None (nothing written) when matplotlib is not installed.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = reporting.pyplot()
+    if plt is None:
         return None
     figure, (ttft_axes, rate_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
     for target in result.targets:
