@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import (
     BadRequestError,
     ConflictError,
+    DatabaseUnavailableError,
     NotFoundError,
     PayloadTooLargeError,
     UnavailableError,
@@ -43,7 +44,7 @@ from api.stores.threads import ThreadStore
 from api.stores.tree import MessageTree
 from api.validation import check_content, check_model, check_no_nul
 from db import models as m
-from db.transient import is_conflict, retrying
+from db.transient import is_unavailable, retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +101,9 @@ class SendService:
     async def _retried(
         self, attempt: Callable[[], Awaitable[StartedGeneration]]
     ) -> StartedGeneration:
-        """Run a send's unit of work again after a deadlock or serialization failure
-        (nothing was written); other errors, a lost connection included, go up."""
+        """Run a send's unit of work again after a deadlock, a serialization failure or
+        a connection lost before its COMMIT: nothing was written then. A COMMIT whose
+        answer was lost is not retried (see ``_commit``)."""
 
         async def once() -> StartedGeneration:
             try:
@@ -110,7 +112,21 @@ class SendService:
                 await self._session.rollback()
                 raise
 
-        return await retrying(when=is_conflict)(once)
+        return await retrying()(once)
+
+    async def _commit(self) -> None:
+        """COMMIT the send; a connection lost during it leaves unknown whether the rows
+        were stored, so that is a 503 the client retries with its Idempotency-Key, never
+        a silent second send."""
+        try:
+            await self._session.commit()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise DatabaseUnavailableError(
+                "the database connection was lost while storing the message; it may or "
+                "may not be stored: retry with the same Idempotency-Key"
+            ) from exc
 
     async def _send(
         self, thread_id: UUID, body: SendMessage, idempotency_key: str | None
@@ -296,7 +312,7 @@ class SendService:
             await self._messages.add([*new_rows, assistant])
             await self._runs.add(generation)
             await self._threads.set_head(thread_id, assistant.id)
-            await self._session.commit()
+            await self._commit()
         except IntegrityError as exc:
             await self._session.rollback()
             violated = str(exc.orig)

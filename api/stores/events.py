@@ -40,6 +40,8 @@ _APPEND_AND_NOTIFY = text(
             SELECT 1 FROM generation AS g
             WHERE g.id = e.generation_id AND g.owner = :owner AND g.status = 'running'
         )
+        -- A batch whose COMMIT answer was lost is written again: its events are there.
+        ON CONFLICT (generation_id, seq) DO NOTHING
         RETURNING 1
     )
     SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload

@@ -7,8 +7,12 @@ the test cuts (every connection dropped, new ones refused) and restores.
 
 from __future__ import annotations
 
+import asyncio
+
 import anyio
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.errors import DATABASE_UNAVAILABLE
 from tests.fixtures.processes import ServerProcess, start_server
@@ -57,3 +61,27 @@ async def test_an_unreachable_database_is_a_503_until_it_returns(
             await anyio.to_thread.run_sync(server.stop)
     # No request was answered with a plain 500 while the database was away.
     assert not [line for line in server.output if " 500 detail=" in line]
+
+
+async def test_connections_the_server_closed_are_not_handed_out(
+    two_servers: list[ServerProcess], db_engine: AsyncEngine
+) -> None:
+    server = two_servers[0]
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as http:
+        # Fill the pool with connections that then sit idle in it.
+        pages = await asyncio.gather(*(http.get("/api/threads") for _ in range(8)))
+        assert {page.status_code for page in pages} == {200}
+        async with db_engine.connect() as connection:
+            # The timeout makes Postgres wait until each backend is gone.
+            ended = await connection.scalar(
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+                    "FROM pg_stat_activity WHERE application_name LIKE 'playground%' "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
+        assert ended
+        after = await asyncio.gather(*(http.get("/api/threads") for _ in range(8)))
+        assert [page.status_code for page in after] == [200] * 8
+        created = await http.post("/api/threads", json={})
+        assert created.status_code == 201, created.text
