@@ -11,6 +11,7 @@ import asyncio
 
 import asyncpg
 
+from api.stores.messages import INTERRUPTED_ERROR
 from scripts.soak.chaos import SOAK_APPLICATION
 from scripts.soak.journal import Journal, StreamSeen
 from scripts.soak.records import Check, RssGrowth
@@ -209,6 +210,32 @@ async def rejected_not_stored(connection: asyncpg.Connection, journal: Journal) 
     return _check("busy refusals stored nothing", len(journal.rejected), bad, "409 answers")
 
 
+# A reply the reaper closed; graceful shutdowns and cancels leave other errors.
+_REAPED_OF_LIVE = """
+SELECT m.id, m.thread_id, g.owner
+FROM message AS m JOIN generation AS g ON g.message_id = m.id
+WHERE m.status = 'interrupted' AND m.error = $1 AND g.owner = ANY($2::text[])
+"""
+# The processes alive now: each holds a LISTEN session named after its instance.
+_LIVE_OWNERS = """
+SELECT substr(application_name, length('playground:') + 1) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name LIKE 'playground:%'
+"""
+
+
+async def no_live_reply_reaped(connection: asyncpg.Connection) -> Check:
+    """No reply of a process still alive (never killed, or restarted) was taken over as
+    if its process had died: only the killed ones' replies may be reaped."""
+    live = [row[0] for row in await connection.fetch(_LIVE_OWNERS)]
+    rows = await connection.fetch(_REAPED_OF_LIVE, INTERRUPTED_ERROR, live)
+    bad = [
+        f"message {r['id']} (thread {r['thread_id']}): reaped, but its process {r['owner']} "
+        "was alive"
+        for r in rows
+    ]
+    return _check("no live reply reaped", len(live), bad, "live processes")
+
+
 async def finish_reasons(connection: asyncpg.Connection) -> Check:
     """No reply is ``completed`` without the finish reason the model server gave."""
     rows = await connection.fetch(
@@ -262,6 +289,7 @@ async def database_checks(
     try:
         settled_s = await settle(connection, settle_s)
         checks = [
+            await no_live_reply_reaped(connection),
             await nothing_running(connection),
             await heads_valid(connection),
             await streamed_text_stored(connection, journal),

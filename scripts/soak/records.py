@@ -34,7 +34,7 @@ class SoakConfig(msgspec.Struct, frozen=True, kw_only=True):
     interval_ms: float = 25.0
     # RSS growth is measured from this long after each replica's start to its end.
     warmup_s: float = 30.0
-    max_rss_growth_mb: float = 64.0
+    max_rss_growth_mb: float = 10.0
     # After the load: how long replies may take to settle before the checks.
     settle_s: float = 60.0
     model: str = "fake-small"
