@@ -11,6 +11,8 @@ from litestar.openapi import OpenAPIConfig
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
+from api.http.options import answer_options
+from api.http.query import reject_undeclared_query
 from api.lifespans import LIFESPANS
 from api.messages.controller import MessageController
 from api.meta.controller import MetaController
@@ -33,6 +35,8 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        guards=[reject_undeclared_query],
+        before_request=answer_options,
         lifespan=LIFESPANS,
         state=State(
             {"settings": config, "database_url": database_url, "instance_id": new_instance_id()}
