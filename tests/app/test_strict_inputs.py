@@ -1,5 +1,5 @@
-"""Inputs the API used to accept silently: undeclared query parameters; and ``OPTIONS``,
-which listed only some methods of a path."""
+"""Inputs the API used to accept silently: undeclared query parameters, a malformed or
+foreign ``Last-Event-ID``; and ``OPTIONS``, which listed only some methods of a path."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.app import send_and_disconnect
 from tests.fixtures.bad_input import (
     MESSAGES,
     THREAD,
@@ -65,6 +66,92 @@ async def test_the_page_and_the_document_are_not_api_operations(
     client: httpx.AsyncClient, path: str
 ) -> None:
     assert (await client.get(path)).status_code == 200
+
+
+# --- Last-Event-ID -----------------------------------------------------------------------
+
+
+async def test_nothing_running_and_no_id_is_still_204(client: httpx.AsyncClient) -> None:
+    thread = await create_thread(client)
+    response = await client.get(f"/api/threads/{thread['id']}/stream")
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "nope",
+        "7",
+        f"{uuid.uuid4()}",
+        f"{uuid.uuid4()}:",
+        f"{uuid.uuid4()}:-1",
+        f"{uuid.uuid4()}:1.5",
+        f"{uuid.uuid4()}: 1",
+        # Past the events table's integer column.
+        f"{uuid.uuid4()}:9999999999",
+        f"{uuid.uuid4().hex}:1",
+    ],
+)
+@pytest.mark.parametrize("where", ["header", "query"])
+async def test_malformed_last_event_id_is_400_naming_it(
+    client: httpx.AsyncClient, value: str, where: str
+) -> None:
+    url = f"/api/threads/{(await create_thread(client))['id']}/stream"
+    if where == "header":
+        response = await client.get(url, headers={"Last-Event-ID": value})
+        field = "Last-Event-ID"
+    else:
+        response = await client.get(url, params={"last_event_id": value})
+        field = "last_event_id"
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["detail"].startswith(f"{field} {value!r} is not an event id of this API")
+    assert "Last-Event-ID is `<generation id>:<n>`" in error["detail"]
+    assert error["extra"] == {"field": field}
+
+
+async def test_a_malformed_query_id_is_400_even_beside_a_good_header(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        f"/api/threads/{(await create_thread(client))['id']}/stream",
+        headers={"Last-Event-ID": f"{uuid.uuid4()}:1"},
+        params={"last_event_id": "nope"},
+    )
+    assert response.status_code == 400
+    assert response.json()["extra"] == {"field": "last_event_id"}
+
+
+async def test_last_event_id_of_another_thread_is_400(client: httpx.AsyncClient) -> None:
+    mine = await create_thread(client, model="fake-small")
+    other = await create_thread(client)
+    _, last_id, _ = await send_and_disconnect(
+        client, mine["id"], "mine [[chunks:5]]", stop_after_deltas=1
+    )
+    url = f"/api/threads/{other['id']}/stream"
+    for response, field in [
+        (await client.get(url, headers={"Last-Event-ID": last_id}), "Last-Event-ID"),
+        (await client.get(url, params={"last_event_id": last_id}), "last_event_id"),
+    ]:
+        assert response.status_code == 400, response.text
+        generation_id = last_id.rsplit(":", 1)[0]
+        assert response.json() == {
+            "status_code": 400,
+            "detail": f"{field} names generation {generation_id} of another thread;"
+            " a Last-Event-ID resumes only a generation of this thread",
+            "extra": {"field": field},
+        }
+
+
+async def test_last_event_id_of_a_generation_that_is_gone_is_204(
+    client: httpx.AsyncClient,
+) -> None:
+    """Finished generations are pruned after the retention: nothing left to follow."""
+    thread = await create_thread(client)
+    response = await client.get(
+        f"/api/threads/{thread['id']}/stream", headers={"Last-Event-ID": f"{uuid.uuid4()}:3"}
+    )
+    assert response.status_code == 204
 
 
 # --- OPTIONS -----------------------------------------------------------------------------
