@@ -11,6 +11,7 @@ from litestar.openapi import OpenAPIConfig
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
+from api.http.openapi import MsgspecRulesSchemaPlugin
 from api.http.options import answer_options
 from api.http.query import reject_undeclared_query
 from api.lifespans import LIFESPANS
@@ -37,6 +38,7 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         guards=[reject_undeclared_query],
         before_request=answer_options,
+        plugins=[MsgspecRulesSchemaPlugin()],
         lifespan=LIFESPANS,
         state=State(
             {"settings": config, "database_url": database_url, "instance_id": new_instance_id()}

@@ -11,6 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api.http.sse import sse_response
 from api.messages.deps import provide_message_service, provide_send_service
+from api.messages.idempotency import KEY_MAX_CHARS
 from api.messages.sending import SendService, StartedGeneration
 from api.messages.service import MessageService
 from api.schemas.messages import (
@@ -22,11 +23,14 @@ from api.schemas.messages import (
     ToolOutputs,
 )
 
+# A plain string, empty when absent: ``str | None`` would be documented as nullable.
 IdempotencyKey = Annotated[
-    str | None,
+    str,
     HeaderParameter(
         name="Idempotency-Key",
         description="Retries with the same key follow the first request's generation.",
+        # Documented only: the service names the header when it is longer.
+        schema_extra={"maxLength": KEY_MAX_CHARS},
     ),
 ]
 
@@ -65,7 +69,7 @@ class MessageController(Controller):
         sending: NamedDependency[SendService],
         thread_id: FromPath[UUID],
         data: JSONBody[SendMessage],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey = "",
     ) -> Response[Any]:
         """Send a message: stream the reply (SSE), wait for it (``stream: false``), or
         only store the message (``generate: false``, answered 201). A retry with the same
@@ -104,7 +108,7 @@ class MessageController(Controller):
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[Regenerate | None] = None,
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey = "",
     ) -> Response[Any]:
         """Generate a new reply beside an assistant message (or below a user message)."""
         body = data or Regenerate()

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas.messages import Message
+from api.schemas.messages import UUID_TEXT, Message
 
 EventName = Literal[
     "message.created",
@@ -104,9 +104,7 @@ def event_id(generation_id: UUID, seq: int) -> str:
 
 # What ``event_id`` writes: a UUID (in either case) and a position that fits the events
 # table's integer column.
-EVENT_ID_PATTERN = (
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}:[0-9]{1,9}$"
-)
+EVENT_ID_PATTERN = f"^{UUID_TEXT}:[0-9]{{1,9}}$"
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
 
 

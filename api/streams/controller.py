@@ -17,14 +17,16 @@ from api.schemas.events import EVENT_ID_PATTERN, parse_event_id
 from api.streams.deps import provide_generations
 
 _EVENT_ID_DOC = "The id of the last event received, `<generation id>:<n>`; resume after it."
+# Plain strings, empty when absent: an optional ``str | None`` is documented as nullable,
+# and a header or query value is never null.
 LastEventIdHeader = Annotated[
-    str | None,
+    str,
     HeaderParameter(
         name="Last-Event-ID", description=_EVENT_ID_DOC, schema_extra={"pattern": EVENT_ID_PATTERN}
     ),
 ]
 LastEventIdQuery = Annotated[
-    str | None,
+    str,
     Parameter(
         description=f"{_EVENT_ID_DOC} For clients that cannot set the header (EventSource).",
         schema_extra={"pattern": EVENT_ID_PATTERN},
@@ -51,8 +53,8 @@ class GenerationController(Controller):
         self,
         generations: NamedDependency[GenerationManager],
         thread_id: FromPath[UUID],
-        last_event_id_header: LastEventIdHeader = None,
-        last_event_id: FromQuery[LastEventIdQuery] = None,
+        last_event_id_header: LastEventIdHeader = "",
+        last_event_id: FromQuery[LastEventIdQuery] = "",
     ) -> Response[Any]:
         """Events after ``Last-Event-ID`` (header, or ``last_event_id`` query parameter),
         then live, until ``done``. Without an id, or with the id of a generation that is
@@ -78,7 +80,7 @@ class GenerationController(Controller):
 
 
 async def _resume_point(
-    generations: GenerationManager, thread_id: UUID, header: str | None, query: str | None
+    generations: GenerationManager, thread_id: UUID, header: str, query: str
 ) -> tuple[UUID, int] | None:
     """The generation of this thread and the position to resume after, from the header
     (else the query parameter); None without an id or for a generation that is gone."""

@@ -14,6 +14,10 @@ from api.threads.deps import provide_thread_service
 from api.threads.service import ThreadService
 
 PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Threads per page, 1-100.")]
+# A plain string, "" when absent: ``str | None`` would be documented as nullable.
+PageCursor = Annotated[
+    str, Parameter(description="The `next_cursor` of the previous page; none for the first.")
+]
 
 
 class ThreadController(Controller):
@@ -37,7 +41,7 @@ class ThreadController(Controller):
         self,
         threads: NamedDependency[ThreadService],
         limit: FromQuery[PageLimit] = 20,
-        cursor: FromQuery[str | None] = None,
+        cursor: FromQuery[PageCursor] = "",
     ) -> ThreadPage:
         """List threads, newest activity first, a page at a time."""
         return await threads.list(limit, cursor)
