@@ -1,18 +1,94 @@
-"""Request schemas as strict as the server: the rules of msgspec request bodies that
-Litestar leaves out of their schemas.
+"""What the OpenAPI document says beyond what Litestar reads from a handler's signature:
+each operation's error answers, answers that are event streams, bodies that may be left
+out, and the rules of msgspec request bodies that Litestar leaves out of their schemas.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, get_args
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
-from litestar.openapi.spec import Schema
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+
+from api.schemas.errors import ErrorBody
+from api.schemas.events import EVENT_ID_PATTERN, EventName
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
     from litestar.typing import FieldDefinition
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: malformed JSON, unknown or wrongly typed fields, values out of range,"
+    " undeclared query parameters, or a check of the service; `extra` names the field",
+    404: "No such thread or message here, or a path id that is not a UUID",
+    409: "A reply is being generated in the thread (`extra.message_id` names it), or the"
+    " message is still being generated",
+    413: "The body, or a text in it, is over its size limit (`extra.limit`)",
+    422: "The `Idempotency-Key` was used before with a different request",
+    502: "The model server failed before any output (the user message is stored)",
+    503: "This process is shutting down; retry on another one",
+    504: "The model server did not answer in time, before any output",
+}
+
+
+def errors(*statuses: int, described: Mapping[int, str] | None = None) -> dict[int, ResponseSpec]:
+    """The error answers of an operation, each with the error body; ``described`` words
+    some of them for this operation."""
+    return {
+        status: ResponseSpec(
+            data_container=ErrorBody,
+            description=(described or {}).get(status, ERROR_DESCRIPTIONS[status]),
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+# OpenAPI 3.1 has no way to describe the events of a stream; as schemathesis (and the
+# 3.2 draft's ``itemSchema``) read it, the schema of a ``text/event-stream`` answer
+# describes one event.
+SSE_EVENT = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["id", "event", "data"],
+    properties={
+        "id": Schema(type=OpenAPIType.STRING, pattern=EVENT_ID_PATTERN),
+        "event": Schema(type=OpenAPIType.STRING, enum=list(get_args(EventName))),
+        "data": Schema(type=OpenAPIType.STRING, content_media_type="application/json"),
+    },
+    description="One event of the stream: `id:` (`<generation id>:<n>`), `event:` and JSON"
+    ' `data:` (README "SSE events"); `done` is always last.',
+)
+
+
+def operation_class(*, event_stream: bool = False, optional_body: bool = False) -> type[Operation]:
+    """An Operation class for what Litestar does not infer from a handler: a 200 answer
+    that is also an event stream, and a JSON body that may be left out."""
+
+    @dataclass
+    class DocumentedOperation(Operation):
+        def __post_init__(self) -> None:
+            if optional_body and isinstance(self.request_body, RequestBody):
+                self.request_body.required = False
+            ok = (self.responses or {}).get("200")
+            if event_stream and isinstance(ok, OpenAPIResponse):
+                ok.content = {
+                    **(ok.content or {}),
+                    "text/event-stream": OpenAPIMediaType(schema=SSE_EVENT),
+                }
+
+    return DocumentedOperation
+
 
 # Litestar copies a bound only when it is truthy, so ``ge=0`` went missing.
 _BOUNDS = {"ge": "minimum", "gt": "exclusive_minimum", "le": "maximum", "lt": "exclusive_maximum"}

@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.http.openapi import errors
 from api.llm.router import ModelInfo, ModelRouter
 from api.tools.registry import ToolInfo, ToolRegistry
 
@@ -37,19 +38,19 @@ class MetaController(Controller):
 
     tags = ["meta"]
 
-    @get("/api/models", operation_id="listModels")
+    @get("/api/models", operation_id="listModels", responses=errors(400))
     async def list_models(self, state: State) -> ModelList:
         """The models on offer; the offline one needs no API key."""
         models: ModelRouter = state.models
         return ModelList(data=models.models, default_model=models.default_model)
 
-    @get("/api/tools", operation_id="listTools")
+    @get("/api/tools", operation_id="listTools", responses=errors(400))
     async def list_tools(self, state: State) -> ToolList:
         """The server-side tools with their argument schemas."""
         tools: ToolRegistry = state.tools
         return ToolList(data=tools.all())
 
-    @get("/healthz", operation_id="health")
+    @get("/healthz", operation_id="health", responses=errors(400))
     async def health(self, state: State) -> Health:
         """Answers when the process runs and its database answers a query."""
         session_factory: async_sessionmaker[AsyncSession] = state.session_factory

@@ -8,10 +8,12 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, Parameter
 
 from api.errors import BadRequestError
 from api.generation.manager import GenerationManager
+from api.http.openapi import errors, operation_class
 from api.http.sse import sse_response
 from api.schemas.events import EVENT_ID_PATTERN, parse_event_id
 from api.streams.deps import provide_generations
@@ -48,7 +50,21 @@ class GenerationController(Controller):
     tags = ["generations"]
     dependencies = {"generations": Provide(provide_generations, sync_to_thread=False)}
 
-    @get("/stream", operation_id="followGeneration")
+    @get(
+        "/stream",
+        operation_id="followGeneration",
+        responses={
+            200: ResponseSpec(
+                data_container=None,
+                description="The events of the generation after the given id, then live ones",
+            ),
+            204: ResponseSpec(
+                data_container=None, description="Nothing is being generated in the thread"
+            ),
+            **errors(400, 404),
+        },
+        operation_class=operation_class(event_stream=True),
+    )
     async def follow(
         self,
         generations: NamedDependency[GenerationManager],
@@ -69,7 +85,14 @@ class GenerationController(Controller):
             return Response(None, status_code=204)
         return sse_response(generations.follow(running.id), running.id)
 
-    @post("/cancel", operation_id="cancelGeneration", status_code=200)
+    @post(
+        "/cancel",
+        operation_id="cancelGeneration",
+        status_code=200,
+        responses=errors(
+            400, 404, 409, described={409: "Nothing is being generated in the thread"}
+        ),
+    )
     async def cancel(
         self, generations: NamedDependency[GenerationManager], thread_id: FromPath[UUID]
     ) -> Cancelled:

@@ -1,5 +1,5 @@
-"""The OpenAPI document says what the server does: request schemas as strict as the
-server."""
+"""The OpenAPI document says what the server does: every status an operation answers,
+with its body; event streams; and request schemas as strict as the server."""
 
 from __future__ import annotations
 
@@ -25,10 +25,106 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     for operation in item.values()
     if isinstance(operation, dict) and "operationId" in operation
 }
+GENERATING = {400, 404, 409, 413, 502, 503, 504}
+
+# Every status each operation can answer, success first.
+STATUSES = {
+    "createThread": {201, 400, 413},
+    "listThreads": {200, 400},
+    "getThread": {200, 400, 404},
+    "updateThread": {200, 400, 404, 413},
+    "deleteThread": {204, 400, 404},
+    "forkThread": {201, 400, 404, 409, 413},
+    "setThreadHead": {200, 400, 404, 413},
+    "listMessages": {200, 400, 404},
+    "getMessage": {200, 400, 404},
+    "sendMessage": {200, 201, 422} | GENERATING,
+    "editMessage": {200, 400, 404, 409, 413},
+    "deleteMessage": {204, 400, 404, 409},
+    "regenerateMessage": {200, 422} | GENERATING,
+    "submitToolOutputs": {200} | GENERATING,
+    "followGeneration": {200, 204, 400, 404},
+    "cancelGeneration": {200, 400, 404, 409},
+    "listModels": {200, 400},
+    "listTools": {200, 400},
+    "health": {200, 400},
+}
+STREAMING = {"sendMessage", "regenerateMessage", "submitToolOutputs", "followGeneration"}
 
 
 async def test_the_server_serves_this_document(client: httpx.AsyncClient) -> None:
     assert (await client.get("/schema/openapi.json")).json() == DOCUMENT
+
+
+def test_operation_ids_are_stable() -> None:
+    assert set(OPERATIONS) == set(STATUSES)
+
+
+@pytest.mark.parametrize("operation_id", sorted(STATUSES))
+def test_each_operation_declares_every_status_it_answers(operation_id: str) -> None:
+    assert {int(status) for status in OPERATIONS[operation_id]["responses"]} == (
+        STATUSES[operation_id]
+    )
+
+
+@pytest.mark.parametrize("operation_id", sorted(STATUSES))
+def test_what_can_fail_is_declared_with_the_error_body(operation_id: str) -> None:
+    """400 everywhere (undeclared query parameters), 404 wherever an id is in the path,
+    413 wherever a body is read; every error answer is the error body."""
+    operation = OPERATIONS[operation_id]
+    responses = operation["responses"]
+    assert "400" in responses
+    if "{" in operation["path"]:
+        assert "404" in responses
+    if "requestBody" in operation:
+        assert "413" in responses
+    for status, response in responses.items():
+        if int(status) >= 400:
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorBody"}, status
+            assert response["description"], status
+
+
+def test_the_error_body_matches_the_error_shape() -> None:
+    body = COMPONENTS["ErrorBody"]
+    assert body["required"] == ["detail", "status_code"]
+    assert set(body["properties"]) == {"status_code", "detail", "extra"}
+
+
+@pytest.mark.parametrize("operation_id", sorted(STREAMING))
+def test_event_streams_are_documented_as_such(operation_id: str) -> None:
+    content = OPERATIONS[operation_id]["responses"]["200"]["content"]
+    event = content["text/event-stream"]["schema"]
+    assert event["required"] == ["id", "event", "data"]
+    assert "done" in event["properties"]["event"]["enum"]
+    if operation_id != "followGeneration":
+        # Or the finished exchange as JSON, with "stream": false.
+        json_reply = content["application/json"]["schema"]
+        assert json_reply == {"$ref": "#/components/schemas/SendResult"}
+
+
+def test_storing_a_message_is_a_201_message() -> None:
+    created = OPERATIONS["sendMessage"]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Message"
+    }
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "required"),
+    [
+        ("createThread", False),
+        ("regenerateMessage", False),
+        ("updateThread", True),
+        ("sendMessage", True),
+        ("editMessage", True),
+        ("forkThread", True),
+        ("setThreadHead", True),
+        ("submitToolOutputs", True),
+    ],
+)
+def test_only_optional_bodies_are_optional(operation_id: str, required: bool) -> None:
+    assert OPERATIONS[operation_id]["requestBody"]["required"] is required
 
 
 def _request_components() -> set[str]:
