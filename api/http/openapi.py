@@ -1,6 +1,7 @@
 """What the OpenAPI document says beyond what Litestar reads from a handler's signature:
 each operation's error answers, answers that are event streams, bodies that may be left
-out, and the rules of msgspec request bodies that Litestar leaves out of their schemas.
+out, links from an answer to the operations its ids lead to, and the rules of msgspec
+request bodies that Litestar leaves out of their schemas.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
+    Link,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -71,21 +73,64 @@ SSE_EVENT = Schema(
 )
 
 
-def operation_class(*, event_stream: bool = False, optional_body: bool = False) -> type[Operation]:
+def thread_links(thread_id: str) -> dict[str, Link]:
+    """Links from an answer holding a thread id (a runtime expression) to the operations
+    on that thread."""
+    operations = [
+        "getThread",
+        "updateThread",
+        "deleteThread",
+        "listMessages",
+        "sendMessage",
+        "followGeneration",
+        "cancelGeneration",
+    ]
+    return {op: Link(operation_id=op, parameters={"thread_id": thread_id}) for op in operations}
+
+
+def message_links(thread_id: str, message_id: str) -> dict[str, Link]:
+    """Links from an answer holding a message (runtime expressions of its thread's id and
+    its own) to the operations on that message."""
+    in_path = {"thread_id": thread_id, "message_id": message_id}
+    links = {
+        op: Link(operation_id=op, parameters=in_path)
+        for op in ["getMessage", "editMessage", "deleteMessage", "regenerateMessage"]
+    }
+    for op in ["setThreadHead", "forkThread"]:
+        links[op] = Link(
+            operation_id=op,
+            parameters={"thread_id": thread_id},
+            request_body={"message_id": message_id},
+        )
+    return links
+
+
+def operation_class(
+    *,
+    event_stream: bool = False,
+    optional_body: bool = False,
+    links: Mapping[int, dict[str, Link]] | None = None,
+) -> type[Operation]:
     """An Operation class for what Litestar does not infer from a handler: a 200 answer
-    that is also an event stream, and a JSON body that may be left out."""
+    that is also an event stream, a JSON body that may be left out, and the links from
+    an answer (by status) to the operations its ids lead to."""
 
     @dataclass
     class DocumentedOperation(Operation):
         def __post_init__(self) -> None:
             if optional_body and isinstance(self.request_body, RequestBody):
                 self.request_body.required = False
-            ok = (self.responses or {}).get("200")
+            responses = self.responses or {}
+            ok = responses.get("200")
             if event_stream and isinstance(ok, OpenAPIResponse):
                 ok.content = {
                     **(ok.content or {}),
                     "text/event-stream": OpenAPIMediaType(schema=SSE_EVENT),
                 }
+            for status, status_links in (links or {}).items():
+                response = responses.get(str(status))
+                if isinstance(response, OpenAPIResponse):
+                    response.links = {**(response.links or {}), **status_links}
 
     return DocumentedOperation
 

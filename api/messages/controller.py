@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from api.http.openapi import errors, operation_class
+from api.http.openapi import errors, message_links, operation_class
 from api.http.sse import sse_response
 from api.messages.deps import provide_message_service, provide_send_service
 from api.messages.idempotency import KEY_MAX_CHARS
@@ -44,6 +44,10 @@ REPLY = ResponseSpec(
 )
 # Whatever starts a generation can fail in all these ways before the stream starts.
 GENERATING = (400, 404, 409, 413, 502, 503, 504)
+# From a JSON reply (``stream: false``) on to its assistant message.
+REPLY_LINKS = message_links(
+    "$response.body#/assistant_message/thread_id", "$response.body#/assistant_message/id"
+)
 
 
 class MessageController(Controller):
@@ -86,7 +90,13 @@ class MessageController(Controller):
             ),
             **errors(*GENERATING, 422),
         },
-        operation_class=operation_class(event_stream=True),
+        operation_class=operation_class(
+            event_stream=True,
+            links={
+                200: REPLY_LINKS,
+                201: message_links("$response.body#/thread_id", "$response.body#/id"),
+            },
+        ),
     )
     async def send_message(
         self,
@@ -141,7 +151,9 @@ class MessageController(Controller):
         operation_id="regenerateMessage",
         status_code=200,
         responses={200: REPLY, **errors(*GENERATING, 422)},
-        operation_class=operation_class(event_stream=True, optional_body=True),
+        operation_class=operation_class(
+            event_stream=True, optional_body=True, links={200: REPLY_LINKS}
+        ),
     )
     async def regenerate(
         self,
@@ -170,7 +182,7 @@ class MessageController(Controller):
                 },
             ),
         },
-        operation_class=operation_class(event_stream=True),
+        operation_class=operation_class(event_stream=True, links={200: REPLY_LINKS}),
     )
     async def submit_tool_outputs(
         self,

@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from api.http.openapi import errors, operation_class
+from api.http.openapi import errors, operation_class, thread_links
 from api.schemas.threads import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.deps import provide_thread_service
 from api.threads.service import ThreadService
@@ -33,7 +33,9 @@ class ThreadController(Controller):
         operation_id="createThread",
         status_code=201,
         responses=errors(400, 413),
-        operation_class=operation_class(optional_body=True),
+        operation_class=operation_class(
+            optional_body=True, links={201: thread_links("$response.body#/id")}
+        ),
     )
     async def create_thread(
         self,
@@ -89,6 +91,7 @@ class ThreadController(Controller):
         responses=errors(
             400, 404, 409, 413, described={409: "The message is still being generated"}
         ),
+        operation_class=operation_class(links={201: thread_links("$response.body#/id")}),
     )
     async def fork_thread(
         self,

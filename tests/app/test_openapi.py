@@ -181,3 +181,28 @@ def test_resume_ids_are_documented_with_their_pattern() -> None:
     for name in ["Last-Event-ID", "last_event_id"]:
         assert parameters[name]["schema"]["type"] == "string"
         assert parameters[name]["schema"]["pattern"].endswith(":[0-9]{1,9}$")
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "status", "targets"),
+    [
+        ("createThread", "201", {"sendMessage", "getThread", "deleteThread", "listMessages"}),
+        ("forkThread", "201", {"sendMessage", "getThread", "deleteThread"}),
+        (
+            "sendMessage",
+            "201",
+            {"editMessage", "regenerateMessage", "setThreadHead", "forkThread", "deleteMessage"},
+        ),
+        ("sendMessage", "200", {"editMessage", "regenerateMessage", "setThreadHead"}),
+        ("regenerateMessage", "200", {"editMessage", "setThreadHead", "forkThread"}),
+    ],
+)
+def test_links_chain_the_operations(operation_id: str, status: str, targets: set[str]) -> None:
+    links = OPERATIONS[operation_id]["responses"][status]["links"]
+    assert targets <= set(links)
+    for link in links.values():
+        target = OPERATIONS[link["operationId"]]
+        names = {p["name"] for p in target.get("parameters", [])}
+        assert set(link["parameters"]) <= names
+        if "requestBody" in link:
+            assert "requestBody" in target
