@@ -18,7 +18,8 @@ def answer_options(request: Request[Any, Any, Any]) -> Response[None] | None:
     registered on the app; any other request goes on to its handler.
 
     The API declares no OPTIONS operation of its own, so every OPTIONS request is
-    Litestar's generated one.
+    Litestar's generated one. Set on the app: a router or controller with a
+    ``before_request`` of its own would replace it (Litestar keeps the closest one).
     """
     if request.method != "OPTIONS":
         return None

@@ -47,7 +47,7 @@ def reject_undeclared_query(
 @lru_cache(maxsize=1024)
 def _declared_query(app: Litestar, handler: HTTPRouteHandler) -> frozenset[str] | None:
     """The query keys a handler and its dependencies read, from the parameter model Litestar
-    built for its route; None if it reads the whole query."""
+    built for its route; None if it reads the whole query (or is on no route of the app)."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
