@@ -11,6 +11,9 @@ from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
 from api.http.logging import logging_config
+from api.http.openapi import MsgspecRulesSchemaPlugin
+from api.http.options import answer_options
+from api.http.query import reject_undeclared_query
 from api.http.request_id import send_request_id
 from api.lifespans import LIFESPANS
 from api.messages.controller import MessageController
@@ -35,6 +38,9 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        guards=[reject_undeclared_query],
+        before_request=answer_options,
+        plugins=[MsgspecRulesSchemaPlugin()],
         lifespan=LIFESPANS,
         state=State(
             {"settings": config, "database_url": database_url, "instance_id": new_instance_id()}

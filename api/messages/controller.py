@@ -7,10 +7,13 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from api.http.openapi import errors, message_links, operation_class
 from api.http.sse import sse_response
 from api.messages.deps import provide_message_service, provide_send_service
+from api.messages.idempotency import KEY_MAX_CHARS
 from api.messages.sending import SendService, StartedGeneration
 from api.messages.service import MessageService
 from api.schemas.messages import (
@@ -19,16 +22,32 @@ from api.schemas.messages import (
     MessageList,
     Regenerate,
     SendMessage,
+    SendResult,
     ToolOutputs,
 )
 
+# A plain string, empty when absent: ``str | None`` would be documented as nullable.
 IdempotencyKey = Annotated[
-    str | None,
+    str,
     HeaderParameter(
         name="Idempotency-Key",
         description="Retries with the same key follow the first request's generation.",
+        # Documented only: the service names the header when it is longer.
+        schema_extra={"maxLength": KEY_MAX_CHARS},
     ),
 ]
+REPLY = ResponseSpec(
+    data_container=SendResult,
+    description="The reply: its events as they are generated (`text/event-stream`, with"
+    ' `stream: true`, the default), or with `"stream": false` the finished exchange as JSON',
+    generate_examples=False,
+)
+# Whatever starts a generation can fail in all these ways before the stream starts.
+GENERATING = (400, 404, 409, 413, 502, 503, 504)
+# From a JSON reply (``stream: false``) on to its assistant message.
+REPLY_LINKS = message_links(
+    "$response.body#/assistant_message/thread_id", "$response.body#/assistant_message/id"
+)
 
 
 class MessageController(Controller):
@@ -41,14 +60,14 @@ class MessageController(Controller):
         "sending": Provide(provide_send_service, sync_to_thread=False),
     }
 
-    @get("/", operation_id="listMessages")
+    @get("/", operation_id="listMessages", responses=errors(400, 404))
     async def list_messages(
         self, messages: NamedDependency[MessageService], thread_id: FromPath[UUID]
     ) -> MessageList:
         """The active branch, oldest first; each message lists its ``sibling_ids``."""
         return await messages.list_branch(thread_id)
 
-    @get("/{message_id:uuid}", operation_id="getMessage")
+    @get("/{message_id:uuid}", operation_id="getMessage", responses=errors(400, 404))
     async def get_message(
         self,
         messages: NamedDependency[MessageService],
@@ -58,14 +77,34 @@ class MessageController(Controller):
         """Read one message of the thread."""
         return await messages.get(thread_id, message_id)
 
-    @post("/", operation_id="sendMessage", status_code=200)
+    @post(
+        "/",
+        operation_id="sendMessage",
+        status_code=200,
+        responses={
+            200: REPLY,
+            201: ResponseSpec(
+                data_container=Message,
+                description="With `generate: false`: the stored message",
+                generate_examples=False,
+            ),
+            **errors(*GENERATING, 422),
+        },
+        operation_class=operation_class(
+            event_stream=True,
+            links={
+                200: REPLY_LINKS,
+                201: message_links("$response.body#/thread_id", "$response.body#/id"),
+            },
+        ),
+    )
     async def send_message(
         self,
         messages: NamedDependency[MessageService],
         sending: NamedDependency[SendService],
         thread_id: FromPath[UUID],
         data: JSONBody[SendMessage],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey = "",
     ) -> Response[Any]:
         """Send a message: stream the reply (SSE), wait for it (``stream: false``), or
         only store the message (``generate: false``, answered 201). A retry with the same
@@ -76,7 +115,7 @@ class MessageController(Controller):
         started = await sending.send(thread_id, data, idempotency_key)
         return await _answer(sending, started, streamed=data.stream)
 
-    @patch("/{message_id:uuid}", operation_id="editMessage")
+    @patch("/{message_id:uuid}", operation_id="editMessage", responses=errors(400, 404, 409, 413))
     async def edit_message(
         self,
         messages: NamedDependency[MessageService],
@@ -87,7 +126,17 @@ class MessageController(Controller):
         """Replace a message's content in place."""
         return await messages.edit(thread_id, message_id, data)
 
-    @delete("/{message_id:uuid}", operation_id="deleteMessage", status_code=204)
+    @delete(
+        "/{message_id:uuid}",
+        operation_id="deleteMessage",
+        status_code=204,
+        responses=errors(
+            400,
+            404,
+            409,
+            described={409: "The message, or one below it, is still being generated"},
+        ),
+    )
     async def delete_message(
         self,
         messages: NamedDependency[MessageService],
@@ -97,21 +146,44 @@ class MessageController(Controller):
         """Delete a message and everything below it."""
         await messages.delete(thread_id, message_id)
 
-    @post("/{message_id:uuid}/regenerate", operation_id="regenerateMessage", status_code=200)
+    @post(
+        "/{message_id:uuid}/regenerate",
+        operation_id="regenerateMessage",
+        status_code=200,
+        responses={200: REPLY, **errors(*GENERATING, 422)},
+        operation_class=operation_class(
+            event_stream=True, optional_body=True, links={200: REPLY_LINKS}
+        ),
+    )
     async def regenerate(
         self,
         sending: NamedDependency[SendService],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[Regenerate | None] = None,
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey = "",
     ) -> Response[Any]:
         """Generate a new reply beside an assistant message (or below a user message)."""
         body = data or Regenerate()
         started = await sending.regenerate(thread_id, message_id, body, idempotency_key)
         return await _answer(sending, started, streamed=body.stream)
 
-    @post("/{message_id:uuid}/tool_outputs", operation_id="submitToolOutputs", status_code=200)
+    @post(
+        "/{message_id:uuid}/tool_outputs",
+        operation_id="submitToolOutputs",
+        status_code=200,
+        responses={
+            200: REPLY,
+            **errors(
+                *GENERATING,
+                described={
+                    409: "The message is not waiting for tool outputs, or a reply is being"
+                    " generated in the thread"
+                },
+            ),
+        },
+        operation_class=operation_class(event_stream=True, links={200: REPLY_LINKS}),
+    )
     async def submit_tool_outputs(
         self,
         sending: NamedDependency[SendService],

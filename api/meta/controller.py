@@ -5,10 +5,12 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import UnavailableError
+from api.http.openapi import errors
 from api.llm.router import ModelInfo, ModelRouter
 from api.tools.registry import ToolInfo, ToolRegistry
 from db.transient import is_unavailable
@@ -39,19 +41,30 @@ class MetaController(Controller):
 
     tags = ["meta"]
 
-    @get("/api/models", operation_id="listModels")
+    @get("/api/models", operation_id="listModels", responses=errors(400, database=False))
     async def list_models(self, state: State) -> ModelList:
         """The models on offer; the offline one needs no API key."""
         models: ModelRouter = state.models
         return ModelList(data=models.models, default_model=models.default_model)
 
-    @get("/api/tools", operation_id="listTools")
+    @get("/api/tools", operation_id="listTools", responses=errors(400, database=False))
     async def list_tools(self, state: State) -> ToolList:
         """The server-side tools with their argument schemas."""
         tools: ToolRegistry = state.tools
         return ToolList(data=tools.all())
 
-    @get("/healthz", operation_id="health")
+    @get(
+        "/healthz",
+        operation_id="health",
+        responses={
+            **errors(400, database=False),
+            503: ResponseSpec(
+                data_container=Health,
+                description="The database cannot be reached (`Retry-After` says when to ask again)",
+                generate_examples=False,
+            ),
+        },
+    )
     async def health(self, state: State) -> Response[Health]:
         """200 when the process runs and its database answers a query; 503 (with
         ``Retry-After``) while the database cannot be reached."""

@@ -7,13 +7,14 @@ generation sends the same bytes without re-encoding. An event's id is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
 
-from api.schemas.messages import Message
+from api.schemas.messages import UUID_TEXT, Message
 
 EventName = Literal[
     "message.created",
@@ -101,12 +102,15 @@ def event_id(generation_id: UUID, seq: int) -> str:
     return f"{generation_id}:{seq}"
 
 
-def parse_event_id(value: str | None) -> tuple[UUID, int] | None:
-    """The generation and position named by an SSE ``id:``, or None if it names none."""
-    if not value:
+# What ``event_id`` writes: a UUID (in either case) and a position that fits the events
+# table's integer column.
+EVENT_ID_PATTERN = f"^{UUID_TEXT}:[0-9]{{1,9}}$"
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
+
+
+def parse_event_id(value: str) -> tuple[UUID, int] | None:
+    """The generation and position an SSE ``id:`` names, or None if it is not one."""
+    if not _EVENT_ID.fullmatch(value):
         return None
-    prefix, _, seq = value.rpartition(":")
-    try:
-        return UUID(prefix), int(seq)
-    except ValueError:
-        return None
+    generation_id, _, seq = value.rpartition(":")
+    return UUID(generation_id), int(seq)

@@ -10,6 +10,15 @@ import msgspec
 
 from api.schemas.params import ChatParams, ModelName
 
+# A UUID as text, in either case (regex syntax shared by Python and ECMA-262).
+UUID_TEXT = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# A character ``str.strip()`` keeps, spelled out so that Python's ``re`` and ECMA-262 (the
+# regexes of JSON Schema) agree on it: ``api.validation.check_content`` refuses text
+# without one.
+NOT_BLANK = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# The service checks content (400 in its own words, 413 over the configured limit);
+# ``extra_json_schema`` only documents the rule.
+Content = Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1, "pattern": NOT_BLANK})]
 # What a send or regenerate does while a reply is being generated in the thread:
 # "reject" answers 409; "interrupt" stops it (its partial text is kept) and goes on.
 IfBusy = Literal["reject", "interrupt"]
@@ -18,6 +27,8 @@ ParentRef = Annotated[
     msgspec.Meta(
         max_length=64,
         description='A message id of the thread, or "root" for a new first message.',
+        # Documented only: the service parses it and names parent_id when it is neither.
+        extra_json_schema={"pattern": f"^(root|{UUID_TEXT})$"},
     ),
 ]
 Role = Literal["system", "user", "assistant", "tool"]
@@ -75,7 +86,7 @@ class MessageList(msgspec.Struct, kw_only=True):
 class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST /api/threads/{id}/messages``."""
 
-    content: str
+    content: Content
     role: Literal["user", "assistant", "system"] = "user"
     # Default (null): below the head. "root": a new first message (a branch at the root).
     # A str, not a UUID | Literal union, which msgspec cannot decode; the service parses it.
@@ -90,7 +101,7 @@ class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class EditMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Body of ``PATCH /api/threads/{id}/messages/{message_id}``: new content, edited in place."""
 
-    content: str
+    content: Content
 
 
 class Regenerate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -8,14 +8,32 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, HeaderParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, Parameter
 
+from api.errors import BadRequestError
 from api.generation.manager import GenerationManager
+from api.http.openapi import errors, operation_class
 from api.http.sse import sse_response
-from api.schemas.events import parse_event_id
+from api.schemas.events import EVENT_ID_PATTERN, parse_event_id
 from api.streams.deps import provide_generations
 
-LastEventId = Annotated[str | None, HeaderParameter(name="Last-Event-ID")]
+_EVENT_ID_DOC = "The id of the last event received, `<generation id>:<n>`; resume after it."
+# Plain strings, empty when absent: an optional ``str | None`` is documented as nullable,
+# and a header or query value is never null.
+LastEventIdHeader = Annotated[
+    str,
+    HeaderParameter(
+        name="Last-Event-ID", description=_EVENT_ID_DOC, schema_extra={"pattern": EVENT_ID_PATTERN}
+    ),
+]
+LastEventIdQuery = Annotated[
+    str,
+    Parameter(
+        description=f"{_EVENT_ID_DOC} For clients that cannot set the header (EventSource).",
+        schema_extra={"pattern": EVENT_ID_PATTERN},
+    ),
+]
 
 
 class Cancelled(msgspec.Struct, kw_only=True):
@@ -34,28 +52,49 @@ class GenerationController(Controller):
     tags = ["generations"]
     dependencies = {"generations": Provide(provide_generations, sync_to_thread=False)}
 
-    @get("/stream", operation_id="followGeneration")
+    @get(
+        "/stream",
+        operation_id="followGeneration",
+        responses={
+            200: ResponseSpec(
+                data_container=None,
+                description="The events of the generation after the given id, then live ones",
+            ),
+            204: ResponseSpec(
+                data_container=None, description="Nothing is being generated in the thread"
+            ),
+            **errors(400, 404),
+        },
+        operation_class=operation_class(event_stream=True),
+    )
     async def follow(
         self,
         generations: NamedDependency[GenerationManager],
         thread_id: FromPath[UUID],
-        last_event_id_header: LastEventId = None,
-        last_event_id: FromQuery[str | None] = None,
+        last_event_id_header: LastEventIdHeader = "",
+        last_event_id: FromQuery[LastEventIdQuery] = "",
     ) -> Response[Any]:
         """Events after ``Last-Event-ID`` (header, or ``last_event_id`` query parameter),
-        then live, until ``done``. Without an id: the running generation from its first
-        event. 204 when nothing is running and the id names no generation of this thread."""
-        resume = parse_event_id(last_event_id_header or last_event_id)
+        then live, until ``done``. Without an id, or with the id of a generation that is
+        gone (past its retention): the running generation from its first event. 204 when
+        nothing is running; 400 for an id that is malformed or of another thread."""
+        resume = await _resume_point(generations, thread_id, last_event_id_header, last_event_id)
         if resume is not None:
             generation_id, after = resume
-            if await _belongs(generations, generation_id, thread_id):
-                return sse_response(generations.follow(generation_id, after), generation_id)
+            return sse_response(generations.follow(generation_id, after), generation_id)
         running = await generations.running(thread_id)
         if running is None:
             return Response(None, status_code=204)
         return sse_response(generations.follow(running.id), running.id)
 
-    @post("/cancel", operation_id="cancelGeneration", status_code=200)
+    @post(
+        "/cancel",
+        operation_id="cancelGeneration",
+        status_code=200,
+        responses=errors(
+            400, 404, 409, described={409: "Nothing is being generated in the thread"}
+        ),
+    )
     async def cancel(
         self, generations: NamedDependency[GenerationManager], thread_id: FromPath[UUID]
     ) -> Cancelled:
@@ -66,9 +105,41 @@ class GenerationController(Controller):
         return Cancelled(cancelled=True, message_id=message_id, status=status)
 
 
-async def _belongs(generations: GenerationManager, generation_id: UUID, thread_id: UUID) -> bool:
+async def _resume_point(
+    generations: GenerationManager, thread_id: UUID, header: str, query: str
+) -> tuple[UUID, int] | None:
+    """The generation of this thread and the position to resume after, from the header
+    (else the query parameter); None without an id or for a generation that is gone."""
+    points = []
+    for field, value in (("Last-Event-ID", header), ("last_event_id", query)):
+        if not value:
+            continue
+        point = parse_event_id(value)
+        if point is None:
+            raise BadRequestError(
+                f"{field} {value!r} is not an event id of this API"
+                " (Last-Event-ID is `<generation id>:<n>`, as in the events' `id:`)",
+                extra={"field": field},
+            )
+        points.append((field, point))
+    if not points:
+        return None
+    field, (generation_id, after) = points[0]
+    owner = await _thread_of(generations, generation_id)
+    if owner is None:
+        return None
+    if owner != thread_id:
+        raise BadRequestError(
+            f"{field} names generation {generation_id} of another thread;"
+            " a Last-Event-ID resumes only a generation of this thread",
+            extra={"field": field},
+        )
+    return generation_id, after
+
+
+async def _thread_of(generations: GenerationManager, generation_id: UUID) -> UUID | None:
     local = generations.local(generation_id)
     if local is not None:
-        return local.thread_id == thread_id
+        return local.thread_id
     generation = await generations.find(generation_id)
-    return generation is not None and generation.thread_id == thread_id
+    return generation.thread_id if generation is not None else None

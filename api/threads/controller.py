@@ -9,11 +9,16 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from api.http.openapi import errors, operation_class, thread_links
 from api.schemas.threads import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.deps import provide_thread_service
 from api.threads.service import ThreadService
 
 PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Threads per page, 1-100.")]
+# A plain string, "" when absent: ``str | None`` would be documented as nullable.
+PageCursor = Annotated[
+    str, Parameter(description="The `next_cursor` of the previous page; none for the first.")
+]
 
 
 class ThreadController(Controller):
@@ -23,7 +28,15 @@ class ThreadController(Controller):
     tags = ["threads"]
     dependencies = {"threads": Provide(provide_thread_service, sync_to_thread=False)}
 
-    @post("/", operation_id="createThread", status_code=201)
+    @post(
+        "/",
+        operation_id="createThread",
+        status_code=201,
+        responses=errors(400, 413),
+        operation_class=operation_class(
+            optional_body=True, links={201: thread_links("$response.body#/id")}
+        ),
+    )
     async def create_thread(
         self,
         threads: NamedDependency[ThreadService],
@@ -32,24 +45,24 @@ class ThreadController(Controller):
         """Create a thread; every field is optional (an empty body is fine)."""
         return await threads.create(data or ThreadCreate())
 
-    @get("/", operation_id="listThreads")
+    @get("/", operation_id="listThreads", responses=errors(400))
     async def list_threads(
         self,
         threads: NamedDependency[ThreadService],
         limit: FromQuery[PageLimit] = 20,
-        cursor: FromQuery[str | None] = None,
+        cursor: FromQuery[PageCursor] = "",
     ) -> ThreadPage:
         """List threads, newest activity first, a page at a time."""
         return await threads.list(limit, cursor)
 
-    @get("/{thread_id:uuid}", operation_id="getThread")
+    @get("/{thread_id:uuid}", operation_id="getThread", responses=errors(400, 404))
     async def get_thread(
         self, threads: NamedDependency[ThreadService], thread_id: FromPath[UUID]
     ) -> Thread:
         """Read one thread."""
         return await threads.get(thread_id)
 
-    @patch("/{thread_id:uuid}", operation_id="updateThread")
+    @patch("/{thread_id:uuid}", operation_id="updateThread", responses=errors(400, 404, 413))
     async def update_thread(
         self,
         threads: NamedDependency[ThreadService],
@@ -59,14 +72,27 @@ class ThreadController(Controller):
         """Change a thread's title, system prompt, model, params, tools or metadata."""
         return await threads.update(thread_id, data)
 
-    @delete("/{thread_id:uuid}", operation_id="deleteThread", status_code=204)
+    @delete(
+        "/{thread_id:uuid}",
+        operation_id="deleteThread",
+        status_code=204,
+        responses=errors(400, 404),
+    )
     async def delete_thread(
         self, threads: NamedDependency[ThreadService], thread_id: FromPath[UUID]
     ) -> None:
         """Delete a thread and all its messages (a running reply is stopped first)."""
         await threads.delete(thread_id)
 
-    @post("/{thread_id:uuid}/fork", operation_id="forkThread", status_code=201)
+    @post(
+        "/{thread_id:uuid}/fork",
+        operation_id="forkThread",
+        status_code=201,
+        responses=errors(
+            400, 404, 409, 413, described={409: "The message is still being generated"}
+        ),
+        operation_class=operation_class(links={201: thread_links("$response.body#/id")}),
+    )
     async def fork_thread(
         self,
         threads: NamedDependency[ThreadService],
@@ -76,7 +102,7 @@ class ThreadController(Controller):
         """Copy the path from the root to ``message_id`` into a new thread."""
         return await threads.fork(thread_id, data.message_id)
 
-    @put("/{thread_id:uuid}/head", operation_id="setThreadHead")
+    @put("/{thread_id:uuid}/head", operation_id="setThreadHead", responses=errors(400, 404, 413))
     async def set_head(
         self,
         threads: NamedDependency[ThreadService],
