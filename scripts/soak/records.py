@@ -26,7 +26,7 @@ class SoakConfig(msgspec.Struct, frozen=True, kw_only=True):
     replicas: int = 2
     # 0: never kill.
     kill_every_s: float = 150.0
-    # None: at half time; 0: never.
+    # None: at 40 % of the load (between two kills of the default schedule); 0: never.
     db_blip_at_s: float | None = None
     faults: FaultRates = REFERENCE_FAULTS
     seed: int = 0
@@ -44,7 +44,8 @@ class SoakConfig(msgspec.Struct, frozen=True, kw_only=True):
     def blip_at_s(self) -> float | None:
         """When every database connection of the replicas is terminated (None: never)."""
         if self.db_blip_at_s is None:
-            return self.duration_s / 2
+            # Not at a kill: both replicas must be up to have their connections cut.
+            return self.duration_s * 0.4
         return self.db_blip_at_s or None
 
 
