@@ -4,10 +4,11 @@ soak."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -196,6 +197,26 @@ def _add_needs_checkout(commands: Subcommands, name: str, summary: str) -> None:
     command.set_defaults(handler=explain)
 
 
+def _add_script_command(
+    commands: Subcommands,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace, Settings], int],
+) -> None:
+    """Add ``playground NAME``, whose flags ``scripts/NAME/cli.py`` declares; without
+    the scripts (an installed wheel) the command only says it needs a checkout."""
+    try:
+        module = importlib.import_module(f"scripts.{name}.cli")
+    except ModuleNotFoundError as exc:
+        if not _scripts_missing(exc):
+            raise
+        _add_needs_checkout(commands, name, help_text)
+        return
+    parser = commands.add_parser(name, help=help_text)
+    module.add_arguments(parser)
+    parser.set_defaults(handler=handler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``playground`` command."""
     parser = argparse.ArgumentParser(prog="playground", description=__doc__)
@@ -225,29 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)
 
-    bench_help = "benchmark the relay against a direct client and LiteLLM (see scripts/bench/)"
-    try:
-        from scripts.bench.cli import add_arguments
-    except ModuleNotFoundError as exc:
-        if not _scripts_missing(exc):
-            raise
-        _add_needs_checkout(commands, "bench", bench_help)
-    else:
-        bench = commands.add_parser("bench", help=bench_help)
-        add_arguments(bench)
-        bench.set_defaults(handler=_bench)
-
-    soak_help = "run replicas under chaotic load, then check invariants (see scripts/soak/)"
-    try:
-        from scripts.soak.cli import add_arguments as add_soak_arguments
-    except ModuleNotFoundError as exc:
-        if not _scripts_missing(exc):
-            raise
-        _add_needs_checkout(commands, "soak", soak_help)
-    else:
-        soak = commands.add_parser("soak", help=soak_help)
-        add_soak_arguments(soak)
-        soak.set_defaults(handler=_soak)
+    _add_script_command(
+        commands,
+        "bench",
+        "benchmark the relay against a direct client and LiteLLM (see scripts/bench/)",
+        _bench,
+    )
+    _add_script_command(
+        commands,
+        "soak",
+        "run replicas under chaotic load, then check invariants (see scripts/soak/)",
+        _soak,
+    )
     return parser
 
 

@@ -300,14 +300,7 @@ class SendService:
             params=params,
             request_message_count=len(context),
         )
-        generation = m.Generation(
-            id=new_generation_id(),
-            thread_id=thread_id,
-            message_id=assistant.id,
-            owner=self._generations.instance_id,
-            idempotency_key=request.key if request else None,
-            request_hash=request.digest if request else None,
-        )
+        generation = self._generation_row(thread_id, assistant.id, request)
         try:
             await self._messages.add([*new_rows, assistant])
             await self._runs.add(generation)
@@ -338,6 +331,19 @@ class SendService:
             client_functions=tools.client,
         )
         return StartedGeneration(generation_id=generation.id, stream=self._generations.start(plan))
+
+    def _generation_row(
+        self, thread_id: UUID, assistant_id: UUID, request: IdempotentRequest | None
+    ) -> m.Generation:
+        """The row of a generation this process starts, writing ``assistant_id``."""
+        return m.Generation(
+            id=new_generation_id(),
+            thread_id=thread_id,
+            message_id=assistant_id,
+            owner=self._generations.instance_id,
+            idempotency_key=request.key if request else None,
+            request_hash=request.digest if request else None,
+        )
 
     async def _busy(self, thread_id: UUID) -> ConflictError:
         # The generation in the way may have finished since the insert failed: the

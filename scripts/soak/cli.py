@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="when to terminate every database connection of the replicas"
-        " (default: at 40% of the load, between kills; 0: never)",
+        " (default: at 40%% of the load, between kills; 0: never)",
     )
     # The fault rates, --stall-ms and --seed (default: a random seed, printed).
     add_fault_arguments(parser, REFERENCE_FAULTS)
