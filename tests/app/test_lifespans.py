@@ -7,7 +7,6 @@ left), against the test database, and checked from the outside: Postgres's own
 
 from __future__ import annotations
 
-import uuid
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ import openai
 import pytest
 from litestar import Litestar
 from litestar.datastructures import State
-from sqlalchemy import func, insert, make_url, select, text
+from sqlalchemy import func, make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import lifespans
@@ -24,6 +23,7 @@ from api.generation.manager import new_instance_id
 from api.settings import OFFLINE_MODEL, load_settings
 from db import models as m
 from db.engine import drop_database
+from tests.fixtures.generations import running_generation
 
 
 def bare_app(database_url: str) -> Litestar:
@@ -87,35 +87,19 @@ async def test_notifications_listen_while_open(
 
 
 async def test_supervisor_reaps_before_serving(app: Litestar, db_engine: AsyncEngine) -> None:
-    thread_id, reply_id, generation_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    async with db_engine.begin() as connection:
-        await connection.execute(insert(m.Thread).values(id=thread_id, model="x"))
-        await connection.execute(
-            insert(m.Message).values(
-                id=reply_id, thread_id=thread_id, role="assistant", status="in_progress"
-            )
-        )
-        await connection.execute(
-            insert(m.Generation).values(
-                id=generation_id,
-                thread_id=thread_id,
-                message_id=reply_id,
-                owner="gone",
-                # A dead process: its last lease renewal is long past.
-                heartbeat_at=func.now() - timedelta(hours=1),
-            )
-        )
+    # A dead process's reply: its last lease renewal is long past.
+    dead = await running_generation(db_engine, owner="gone", silent_for=timedelta(hours=1))
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(lifespans.database(app))
         await stack.enter_async_context(lifespans.notifications(app))
         await stack.enter_async_context(lifespans.supervisor(app))
         async with db_engine.connect() as connection:
             status = await connection.scalar(
-                select(m.Message.status).where(m.Message.id == reply_id)
+                select(m.Message.status).where(m.Message.id == dead.reply_id)
             )
             finished = await connection.scalar(
                 select(func.count()).where(
-                    m.Generation.id == generation_id, m.Generation.status == "finished"
+                    m.Generation.id == dead.generation_id, m.Generation.status == "finished"
                 )
             )
         assert (status, finished) == ("interrupted", 1)

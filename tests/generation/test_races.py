@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.generation.listener import APPLICATION_PREFIX
@@ -22,33 +22,9 @@ from api.stores.generations import GenerationStore
 from api.stores.messages import INTERRUPTED_ERROR
 from db import models as m
 from tests.fixtures.app import send_and_cancel
+from tests.fixtures.generations import running_generation
 from tests.fixtures.messages import wait_until_settled
 from tests.fixtures.threads import create_thread
-
-
-async def running_generation(
-    db_engine: AsyncEngine, *, owner: str, silent_for: timedelta
-) -> uuid.UUID:
-    """A thread with a reply in progress, its generation owned by ``owner``, whose lease
-    was last renewed ``silent_for`` ago."""
-    thread_id, reply_id, generation_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    async with db_engine.begin() as connection:
-        await connection.execute(insert(m.Thread).values(id=thread_id, model="offline"))
-        await connection.execute(
-            insert(m.Message).values(
-                id=reply_id, thread_id=thread_id, role="assistant", status="in_progress"
-            )
-        )
-        await connection.execute(
-            insert(m.Generation).values(
-                id=generation_id,
-                thread_id=thread_id,
-                message_id=reply_id,
-                owner=owner,
-                heartbeat_at=func.now() - silent_for,
-            )
-        )
-    return generation_id
 
 
 async def test_a_missing_listen_session_alone_is_not_death(
@@ -63,14 +39,16 @@ async def test_a_missing_listen_session_alone_is_not_death(
         )
         found = {generation.id for generation in dead}
         await session.rollback()
-    assert gone in found
-    assert blipped not in found
+    assert gone.generation_id in found
+    assert blipped.generation_id not in found
 
 
 async def test_resume_reads_status_and_events_in_one_snapshot(
     db_engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    generation_id = await running_generation(db_engine, owner="x", silent_for=timedelta(0))
+    generation_id = (
+        await running_generation(db_engine, owner="x", silent_for=timedelta(0))
+    ).generation_id
     events = [Event(seq=n, name="message.delta", data="{}") for n in range(1, 6)]
     async with session_factory() as session:
         await append_events(session, [(generation_id, events)], owner=None)
