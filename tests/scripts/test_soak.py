@@ -49,8 +49,9 @@ def test_rss_growth_is_measured_per_process_after_its_warm_up() -> None:
     assert {(g.replica, g.pid) for g in rss_growth(samples, warmup_s=10)} == {(0, 10), (1, 20)}
 
 
-def test_the_blip_defaults_to_half_time_and_zero_turns_it_off() -> None:
-    assert SoakConfig(duration_s=60).blip_at_s == 30
+def test_the_blip_defaults_to_40_percent_and_zero_turns_it_off() -> None:
+    # 240 s of the reference 600: between the kills at 150 and 300 s.
+    assert SoakConfig(duration_s=600).blip_at_s == 240
     assert SoakConfig(db_blip_at_s=0).blip_at_s is None
     assert SoakConfig(db_blip_at_s=12).blip_at_s == 12
 
