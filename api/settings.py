@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 import platformdirs
@@ -84,12 +84,50 @@ class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
     playground_max_tool_rounds: Annotated[int, msgspec.Meta(ge=0, le=50)] = 5
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+class AccessSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Who may call the API, from which browser origins, and how much each may spend.
+
+    See the README section "Running it for a team".
+    """
+
+    # off | required | auto (off when serving on a loopback address, required otherwise).
+    playground_auth: Literal["off", "required", "auto"] = "auto"
+    # Comma-separated origins whose pages may call the API from a browser.
+    playground_cors_origins: str = ""
+    # Defaults of each principal's quotas; a key's own limits override them. Unset:
+    # unlimited.
+    playground_tokens_per_day: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    playground_requests_per_minute: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    playground_max_concurrent_replies: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    # How long a stream token (for EventSource, which cannot send headers) may be used.
+    playground_stream_token_ttl_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 300
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The allowed origins, without blanks or trailing slashes."""
+        return [
+            origin.strip().rstrip("/")
+            for origin in self.playground_cors_origins.split(",")
+            if origin.strip()
+        ]
+
+    def auth_required(self, host: str) -> bool:
+        """Whether requests need a key when the service listens on ``host``."""
+        if self.playground_auth == "auto":
+            return host not in LOOPBACK_HOSTS
+        return self.playground_auth == "required"
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings of one process."""
 
     db: DatabaseSettings
     models: ModelSettings
     generation: GenerationSettings
+    access: AccessSettings = msgspec.field(default_factory=AccessSettings)
 
 
 def _group(cls: type[S], env: Mapping[str, str]) -> S:
@@ -108,4 +146,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db=_group(DatabaseSettings, source),
         models=_group(ModelSettings, source),
         generation=_group(GenerationSettings, source),
+        access=_group(AccessSettings, source),
     )
