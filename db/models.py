@@ -1,5 +1,6 @@
-"""SQLAlchemy models of the four tables: ``thread``, ``message``, ``generation`` and
-``generation_event``.
+"""SQLAlchemy models of the tables: ``thread``, ``message``, ``generation``,
+``generation_event``, and who may use them: ``principal``, ``api_key``,
+``principal_usage``.
 
 The conversation is stored normalized (no JSON blob holding a chat) so that a
 person with psql can query history directly. Messages form a tree through
@@ -12,7 +13,7 @@ statement that writes these tables is in ``api.stores``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +23,8 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    BigInteger,
+    Date,
     Integer,
     MetaData,
     Text,
@@ -62,6 +65,66 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSONB, uuid.UUID: UUID(as_uuid=True)}
 
 
+PRINCIPAL_ROLES = ("member", "admin")
+# Owns everything while auth is off, and every thread created before principals existed.
+LOCAL_PRINCIPAL_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+
+
+class Principal(Base):
+    """Someone who owns threads and spends tokens: a member or an admin.
+
+    Its quota columns override the service-wide defaults; NULL means the default.
+    """
+
+    __mapper_args__ = {"eager_defaults": True}
+    __tablename__ = "principal"
+    __table_args__ = (CheckConstraint(_in_list("role", PRINCIPAL_ROLES), name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text, server_default="member")
+    tokens_per_day: Mapped[int | None] = mapped_column(Integer)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    max_concurrent_replies: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiKey(Base):
+    """A key a principal authenticates with. Only a SHA-256 of its secret is stored,
+    and a short prefix to tell keys apart."""
+
+    __mapper_args__ = {"eager_defaults": True}
+    __tablename__ = "api_key"
+    __table_args__ = (Index("ix_api_key_principal_id", "principal_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    principal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("principal.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PrincipalUsage(Base):
+    """Tokens a principal's replies used per UTC day, for ``tokens_per_day``.
+
+    Kept apart from the replies so that deleting a thread does not give tokens back.
+    """
+
+    __tablename__ = "principal_usage"
+
+    principal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("principal.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
 class Thread(Base):
     """A chat thread: settings shared by every generation in it, and its active branch."""
 
@@ -71,9 +134,19 @@ class Thread(Base):
     __tablename__ = "thread"
     __table_args__ = (
         Index("ix_thread_last_activity_at_id", text("last_activity_at DESC"), text("id DESC")),
+        Index(
+            "ix_thread_owner_id_last_activity_at_id",
+            "owner_id",
+            text("last_activity_at DESC"),
+            text("id DESC"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # A row inserted by hand (psql) without an owner belongs to the local principal.
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("principal.id"), server_default=text(f"'{LOCAL_PRINCIPAL_ID}'::uuid")
+    )
     title: Mapped[str | None] = mapped_column(Text)
     system_prompt: Mapped[str | None] = mapped_column(Text)
     # Whether the default system prompt (explaining the tools) comes before system_prompt.
@@ -189,10 +262,15 @@ class Generation(Base):
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         Index("ix_generation_status_finished_at", "status", "finished_at"),
+        Index("ix_generation_principal_id_created_at", "principal_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    # Who asked for it (whose quotas it counts against); NULL for rows older than keys.
+    principal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("principal.id", ondelete="SET NULL")
+    )
     # The reply being written now (a tool round moves it to the next reply row).
     message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("message.id", ondelete="SET NULL")

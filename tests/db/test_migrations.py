@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0005"
+HEAD = "0006"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -64,7 +64,8 @@ async def catalog(connection: AsyncConnection) -> dict[str, set[tuple[Any, ...]]
                 connection,
                 "SELECT table_name, column_name, data_type, is_nullable, column_default "
                 "FROM information_schema.columns WHERE table_schema = 'public' "
-                "AND table_name IN ('thread', 'message', 'generation', 'generation_event')",
+                "AND table_name IN ('thread', 'message', 'generation', 'generation_event', "
+                "'principal', 'api_key', 'principal_usage')",
             )
         ),
         "constraints": set(
@@ -92,7 +93,16 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
 
     await asyncio.to_thread(upgrade, url)
     assert await relations(url) == {
-        "BASE TABLE": {"alembic_version", "thread", "message", "generation", "generation_event"},
+        "BASE TABLE": {
+            "alembic_version",
+            "thread",
+            "message",
+            "generation",
+            "generation_event",
+            "principal",
+            "api_key",
+            "principal_usage",
+        },
         "VIEW": {"thread_active_branch"},
     }
     async with connect(url) as connection:
@@ -108,7 +118,16 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
 
     await asyncio.to_thread(upgrade, url)
     assert await relations(url) == {
-        "BASE TABLE": {"alembic_version", "thread", "message", "generation", "generation_event"},
+        "BASE TABLE": {
+            "alembic_version",
+            "thread",
+            "message",
+            "generation",
+            "generation_event",
+            "principal",
+            "api_key",
+            "principal_usage",
+        },
         "VIEW": {"thread_active_branch"},
     }
 
@@ -199,6 +218,15 @@ async def test_catalog_matches_create_all(
         "fk_generation_message_id_message",
         "fk_generation_event_generation_id_generation",
         "ck_generation_status",
+        "fk_generation_principal_id_principal",
+        "pk_principal",
+        "ck_principal_role",
+        "pk_api_key",
+        "uq_api_key_secret_hash",
+        "fk_api_key_principal_id_principal",
+        "pk_principal_usage",
+        "fk_principal_usage_principal_id_principal",
+        "fk_thread_owner_id_principal",
     } == constraint_names
     indexes = {name: definition for _, name, definition in from_migrations["indexes"]}
     assert "WHERE (status = 'in_progress'::text)" in indexes["uq_message_thread_id_in_progress"]
