@@ -7,6 +7,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from api.auth.controller import KeyController, MeController
+from api.auth.deps import provide_caller
+from api.auth.middleware import auth_middleware
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
@@ -25,8 +28,11 @@ from api.web.controller import web_router
 from api.web.openapi import docs_plugins, docs_router
 
 
-def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
-    """Build the app for a migrated database at ``database_url`` (a postgresql:// URL)."""
+def create_app(
+    database_url: str, settings: Settings | None = None, *, host: str = "127.0.0.1"
+) -> Litestar:
+    """Build the app for a migrated database at ``database_url`` (a postgresql:// URL),
+    to be served on ``host`` (which decides whether ``PLAYGROUND_AUTH=auto`` needs keys)."""
     config = settings or load_settings()
     return Litestar(
         route_handlers=[
@@ -34,16 +40,27 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             MessageController,
             GenerationController,
             MetaController,
+            KeyController,
+            MeController,
             web_router,
         ],
-        dependencies={"db_session": Provide(provide_db_session)},
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+        },
+        middleware=[auth_middleware()],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         guards=[reject_undeclared_query],
         before_request=answer_options,
         plugins=[MsgspecRulesSchemaPlugin()],
         lifespan=LIFESPANS,
         state=State(
-            {"settings": config, "database_url": database_url, "instance_id": new_instance_id()}
+            {
+                "settings": config,
+                "database_url": database_url,
+                "instance_id": new_instance_id(),
+                "auth_required": config.access.auth_required(host),
+            }
         ),
         request_max_body_size=config.generation.playground_max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.settings import Settings, load_settings
+from api.auth.commands import Action, add_key_commands, run_key_action
+from api.settings import LOOPBACK_HOSTS, Settings, load_settings
 from db.urls import resolve_database_url
 
 if TYPE_CHECKING:
@@ -66,6 +67,26 @@ def _stop_embedded_if_started(server: EmbeddedServer, data_dir: Path) -> None:
         print("the embedded Postgres it started was stopped already", file=sys.stderr)
 
 
+def _check_exposure(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse to serve without keys beyond loopback unless told ``--insecure``."""
+    if settings.access.auth_required(args.host):
+        print(f"API keys are required on {args.host} (PLAYGROUND_AUTH)", file=sys.stderr)
+        return
+    if args.host in LOOPBACK_HOSTS:
+        return
+    if not args.insecure:
+        raise SystemExit(
+            f"refusing to serve on {args.host} with PLAYGROUND_AUTH=off: anyone who reaches "
+            "the port could read every thread and spend the model key. Use "
+            "PLAYGROUND_AUTH=required (see `playground keys create`), or add --insecure"
+        )
+    print(
+        f"WARNING: serving on {args.host} without API keys (--insecure): anyone who reaches "
+        "the port can read every thread and spend the model key",
+        file=sys.stderr,
+    )
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -73,6 +94,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from db.migrate import upgrade
     from db.urls import resolve_database
 
+    _check_exposure(args, settings)
     # Which embedded server, if any: serve stops it at exit only if it started it.
     url, embedded = resolve_database(settings.db.database_url, settings.db.data_dir)
     with _sigterm_after_cleanup():
@@ -81,7 +103,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             if not settings.models.upstream_enabled:
                 print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
             uvicorn.run(
-                create_app(url, settings),
+                create_app(url, settings, host=args.host),
                 host=args.host,
                 port=args.port,
                 log_level=args.log_level,
@@ -139,6 +161,13 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
         downgrade(url, args.revision)
     print(f"database {args.action}d to {args.revision}", file=sys.stderr)
     return 0
+
+
+def _key_handler(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        return run_key_action(action, args, settings)
+
+    return handler
 
 
 def _scripts_missing(exc: ModuleNotFoundError) -> bool:
@@ -232,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds running replies may take to finish on SIGTERM",
     )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow PLAYGROUND_AUTH=off on a non-loopback host (anyone may call the API)",
+    )
     serve.set_defaults(handler=_serve)
 
     database = commands.add_parser(
@@ -242,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
         "revision", nargs="?", default=None, help="upgrade/downgrade only (default head/-1)"
     )
     database.set_defaults(handler=_db)
+
+    add_key_commands(commands, _key_handler)
 
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)

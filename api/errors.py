@@ -21,18 +21,40 @@ class PlaygroundError(Exception):
 
     status_code: ClassVar[int] = 500
     # Sent as ``Retry-After`` when set: how soon a retry may succeed.
-    retry_after_s: ClassVar[int | None] = None
+    retry_after_s: int | None = None
+    headers: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        retry_after_s: int | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
 
 
 class BadRequestError(PlaygroundError):
     """The request is well-formed JSON but asks for something invalid."""
 
     status_code = 400
+
+
+class UnauthorizedError(PlaygroundError):
+    """No key, or a key that is wrong, expired or revoked."""
+
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class ForbiddenError(PlaygroundError):
+    """A valid key whose principal may not do this (a member on an admin route)."""
+
+    status_code = 403
 
 
 class NotFoundError(PlaygroundError):
@@ -71,6 +93,13 @@ class PayloadTooLargeError(PlaygroundError):
     status_code = 413
 
 
+class RateLimitedError(PlaygroundError):
+    """A quota of the caller is used up; ``extra.limit`` names it, ``Retry-After`` says
+    when it frees up."""
+
+    status_code = 429
+
+
 class UpstreamError(PlaygroundError):
     """The model server failed before any output reached the client."""
 
@@ -101,7 +130,9 @@ def playground_error_handler(_: Request[Any, Any, Any], exc: PlaygroundError) ->
     body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
     if exc.extra:
         body["extra"] = exc.extra
-    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+    headers = dict(exc.headers)
+    if exc.retry_after_s:
+        headers["Retry-After"] = str(exc.retry_after_s)
     return Response(
         content=body, status_code=exc.status_code, media_type=MediaType.JSON, headers=headers
     )

@@ -4,6 +4,8 @@
 Each reads what it needs from ``app.state`` and puts its resource there:
 
 - ``database``: the engine and session factory (``engine``, ``session_factory``);
+- ``access``: who calls: the key checker and the local principal (``authenticator``,
+  ``local_principal``, the caller of every request while auth is off);
 - ``models``: the model router and the tool registry (``models``, ``tools``);
 - ``notifications``: this process's LISTEN connection (``notifications``);
 - ``supervisor``: settles replies left running by dead processes before the app
@@ -12,7 +14,8 @@ Each reads what it needs from ``app.state`` and puts its resource there:
 - ``generations``: the generation manager and its event writer (``generations``);
   on shutdown running replies get ``PLAYGROUND_SHUTDOWN_GRACE_S`` to finish.
 
-``app.state`` starts with ``settings``, ``database_url`` and ``instance_id``.
+``app.state`` starts with ``settings``, ``database_url``, ``instance_id`` and
+``auth_required``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from contextlib import asynccontextmanager
 import anyio
 from litestar import Litestar
 
+from api.auth.authenticator import Authenticator, to_principal
+from api.auth.service import default_limits
 from api.generation.event_writer import EventWriter
 from api.generation.listener import Notifications
 from api.generation.manager import GenerationManager
@@ -30,8 +35,10 @@ from api.generation.pipeline import GenerationRunner
 from api.generation.supervisor import Supervisor
 from api.llm.router import ModelRouter
 from api.settings import Settings
+from api.stores.keys import KeyStore
 from api.tools.registry import default_registry
 from db.engine import create_engine, create_session_factory
+from db.models import LOCAL_PRINCIPAL_ID
 
 
 def _settings(app: Litestar) -> Settings:
@@ -54,6 +61,19 @@ async def database(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def access(app: Litestar) -> AsyncIterator[None]:
+    """The key checker, and the local principal as stored (with its own limits)."""
+    defaults = default_limits(_settings(app).access)
+    app.state.authenticator = Authenticator(app.state.session_factory, defaults)
+    async with app.state.session_factory() as session:
+        local = await KeyStore(session).principal(LOCAL_PRINCIPAL_ID)
+    if local is None:
+        raise RuntimeError("the local principal is missing: run `playground db upgrade`")
+    app.state.local_principal = to_principal(local, None, defaults)
+    yield
 
 
 @asynccontextmanager
@@ -135,4 +155,4 @@ async def generations(app: Litestar) -> AsyncIterator[None]:
             task_group.cancel_scope.cancel()
 
 
-LIFESPANS = [database, models, notifications, supervisor, generations]
+LIFESPANS = [database, access, models, notifications, supervisor, generations]

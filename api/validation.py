@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import msgspec
 
 from api.errors import BadRequestError, PayloadTooLargeError
@@ -79,3 +81,11 @@ def check_tools(
                 " (declare your own as {name, description, parameters})",
                 extra={"field": where, "known_tools": known},
             )
+
+
+def parse_uuid(field: str, value: str) -> UUID:
+    """``value`` as a UUID, or a 400 naming ``field``."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise BadRequestError(f"{field}: {value!r} is not a UUID", extra={"field": field}) from None

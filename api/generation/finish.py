@@ -24,14 +24,21 @@ from api.stores.events import append_events, read_closing_events
 from api.stores.generations import GenerationStore
 from api.stores.messages import MessageStore
 from api.stores.threads import ThreadStore
+from api.stores.usage import UsageStore
 from db.transient import retrying
 
 logger = logging.getLogger(__name__)
 
 
-async def store_reply(session: AsyncSession, turn: Turn, reply: Reply) -> Message | None:
-    """Write a turn's reply row as it ended; its client view (None if it was deleted)."""
+async def store_reply(
+    session: AsyncSession, plan: GenerationPlan, turn: Turn, reply: Reply
+) -> Message | None:
+    """Write a turn's reply row as it ended, and count its tokens for the principal who
+    asked; its client view (None if it was deleted)."""
     row = await MessageStore(session).finish_reply(turn.assistant_id, reply.final_values())
+    await UsageStore(session).add(
+        plan.principal_id, reply.prompt_tokens or 0, reply.completion_tokens or 0
+    )
     return None if row is None else to_message(row, turn.sibling_ids)
 
 
@@ -87,7 +94,7 @@ async def _final_write(
     if not await GenerationStore(session).finish(plan.generation_id, owner=owner):
         await session.rollback()
         return await _reaped_ending(session, plan, stream)
-    finished = await store_reply(session, turn, reply)
+    finished = await store_reply(session, plan, turn, reply)
     await ThreadStore(session).touch(plan.thread_id)
     items: list[tuple[EventName, str]] = []
     if finished is not None:

@@ -17,6 +17,10 @@ class GenerationPlan:
 
     generation_id: UUID
     thread_id: UUID
+    # The thread's owner (whose data its tools may read) and who asked (whose tokens
+    # these are).
+    owner_id: UUID
+    principal_id: UUID
     assistant_id: UUID
     user_id: UUID | None
     announce: list[Message]

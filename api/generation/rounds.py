@@ -74,6 +74,7 @@ class ToolRounds:
             context=ToolContext(
                 session_factory=self._session_factory,
                 thread_id=plan.thread_id,
+                owner_id=plan.owner_id,
                 request_message_id=plan.user_id,
             ),
             stream=stream,
@@ -109,7 +110,7 @@ class ToolRounds:
             await ThreadStore(session).set_head(plan.thread_id, parent_id)
             await session.commit()
             return None
-        finished = await store_reply(session, turn, reply)
+        finished = await store_reply(session, plan, turn, reply)
         placeholder = reply_placeholder(
             plan.thread_id,
             parent_id,

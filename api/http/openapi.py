@@ -33,11 +33,16 @@ if TYPE_CHECKING:
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: malformed JSON, unknown or wrongly typed fields, values out of range,"
     " undeclared query parameters, or a check of the service; `extra` names the field",
-    404: "No such thread or message here, or a path id that is not a UUID",
+    401: "No API key, or one that is wrong, expired or revoked, while the server requires"
+    " keys (`WWW-Authenticate: Bearer`)",
+    403: "The key is valid but this needs an admin key",
+    404: "No such thread or message here (or it belongs to another principal), or a path id"
+    " that is not a UUID",
     409: "A reply is being generated in the thread (`extra.message_id` names it), or the"
     " message is still being generated",
     413: "The body, or a text in it, is over its size limit (`extra.limit`)",
     422: "The `Idempotency-Key` was used before with a different request",
+    429: "A quota of the caller is used up (`extra.limit` names it); retry after `Retry-After`",
     502: "The model server failed before any output (the user message is stored)",
     503: "The database cannot be reached, or this process is shutting down; retry after"
     " `Retry-After`",
@@ -46,11 +51,17 @@ ERROR_DESCRIPTIONS = {
 
 
 def errors(
-    *statuses: int, described: Mapping[int, str] | None = None, database: bool = True
+    *statuses: int,
+    described: Mapping[int, str] | None = None,
+    database: bool = True,
+    auth: bool = True,
 ) -> dict[int, ResponseSpec]:
     """The error answers of an operation, each with the error body; ``described`` words
     some of them for this operation. An operation that reads the database answers 503
-    while it cannot be reached (``database``)."""
+    while it cannot be reached (``database``); one that needs a key answers 401 when
+    the server requires keys (``auth``)."""
+    if auth:
+        statuses = tuple(dict.fromkeys((*statuses, 401)))
     if database:
         statuses = tuple(dict.fromkeys((*statuses, 503)))
     return {

@@ -8,15 +8,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.messages.sending import SendService
 from api.messages.service import MessageService
+from api.schemas.auth import Principal
 
 
 def provide_message_service(
-    state: State, db_session: NamedDependency[AsyncSession]
+    state: State, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Principal]
 ) -> MessageService:
-    """The message service over this request's session."""
-    return MessageService(db_session, state.models, state.settings.generation)
+    """The message service of this request's caller, over its session."""
+    return MessageService(db_session, state.models, state.settings.generation, caller)
 
 
-def provide_send_service(state: State, db_session: NamedDependency[AsyncSession]) -> SendService:
-    """The send service over this request's session."""
-    return SendService(db_session, state.models, state.generations, state.settings.generation)
+def provide_send_service(
+    state: State, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Principal]
+) -> SendService:
+    """The send service of this request's caller, over its session."""
+    return SendService(
+        db_session, state.models, state.generations, state.settings.generation, caller
+    )

@@ -34,6 +34,8 @@ from api.generation.stream import GenerationStream
 from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
 from api.messages.rules import choose_parent, resolve_model
+from api.quotas import check_quotas
+from api.schemas.auth import Principal
 from api.schemas.events import Event
 from api.schemas.messages import Regenerate, SendMessage, SendResult, ToolOutput, ToolOutputs
 from api.schemas.views import to_message
@@ -65,9 +67,11 @@ class SendService:
         models: ModelRouter,
         generations: GenerationManager,
         settings: GenerationSettings,
+        caller: Principal,
     ) -> None:
         self._session = session
-        self._threads = ThreadStore(session)
+        self._caller = caller
+        self._threads = ThreadStore(session, caller.scope)
         self._messages = MessageStore(session)
         self._runs = GenerationStore(session)
         self._models = models
@@ -138,6 +142,8 @@ class SendService:
             )
         check_content(body.content, self._max_chars)
         check_no_nul(body)
+        # Before anything reads or stops what runs in it: another owner's thread is a 404.
+        await self._threads.check_visible(thread_id)
         request = IdempotentRequest.of(idempotency_key, f"send {thread_id}", body)
         earlier = await self._earlier(thread_id, request)
         if earlier is not None:
@@ -159,6 +165,7 @@ class SendService:
         idempotency_key: str | None,
     ) -> StartedGeneration:
         check_no_nul(body)
+        await self._threads.check_visible(thread_id)
         request = IdempotentRequest.of(
             idempotency_key, f"regenerate {thread_id} {message_id}", body
         )
@@ -186,6 +193,7 @@ class SendService:
         self, thread_id: UUID, message_id: UUID, body: ToolOutputs
     ) -> StartedGeneration:
         check_no_nul(body)
+        await self._threads.check_visible(thread_id)
         await self._settle_busy(thread_id, "reject")
         thread = await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
@@ -289,8 +297,9 @@ class SendService:
     ) -> StartedGeneration:
         """Store ``new_rows``, the reply placeholder and the generation in one
         transaction, then start it."""
-        thread_id = thread.id  # read before a rollback could expire the row
+        thread_id, owner_id = thread.id, thread.owner_id  # before a rollback expires them
         _check_no_open_calls(thread_id, path)
+        await check_quotas(self._session, self._caller)
         tools = ThreadTools.of(thread)
         context = model_context(thread, path, tools)
         assistant = reply_placeholder(
@@ -321,6 +330,8 @@ class SendService:
         plan = GenerationPlan(
             generation_id=generation.id,
             thread_id=thread_id,
+            owner_id=owner_id,
+            principal_id=self._caller.id,
             assistant_id=assistant.id,
             user_id=new_rows[0].id if new_rows else None,
             announce=[to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]],
@@ -339,6 +350,7 @@ class SendService:
         return m.Generation(
             id=new_generation_id(),
             thread_id=thread_id,
+            principal_id=self._caller.id,
             message_id=assistant_id,
             owner=self._generations.instance_id,
             idempotency_key=request.key if request else None,

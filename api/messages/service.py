@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import ConflictError
 from api.llm.router import ModelRouter
 from api.messages.rules import choose_parent, resolve_model
+from api.schemas.auth import Principal
 from api.schemas.messages import EditMessage, Message, MessageList, SendMessage
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
@@ -19,13 +20,18 @@ from api.validation import check_content, check_no_nul
 
 
 class MessageService:
-    """Message use cases over one DB session (one unit of work per request)."""
+    """Message use cases of one caller over one DB session (one unit of work per
+    request); every one first finds the thread in the caller's scope."""
 
     def __init__(
-        self, session: AsyncSession, models: ModelRouter, settings: GenerationSettings
+        self,
+        session: AsyncSession,
+        models: ModelRouter,
+        settings: GenerationSettings,
+        caller: Principal,
     ) -> None:
         self._session = session
-        self._threads = ThreadStore(session)
+        self._threads = ThreadStore(session, caller.scope)
         self._messages = MessageStore(session)
         self._models = models
         self._max_chars = settings.playground_max_content_chars

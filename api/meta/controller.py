@@ -57,7 +57,7 @@ class MetaController(Controller):
         "/healthz",
         operation_id="health",
         responses={
-            **errors(400, database=False),
+            **errors(400, database=False, auth=False),
             503: ResponseSpec(
                 data_container=Health,
                 description="The database cannot be reached (`Retry-After` says when to ask again)",

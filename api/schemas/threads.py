@@ -42,9 +42,10 @@ class ThreadUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class Thread(msgspec.Struct, kw_only=True):
-    """A thread as clients see it."""
+    """A thread as clients see it; ``owner_id`` is the principal it belongs to."""
 
     id: UUID
+    owner_id: UUID
     title: str | None
     system_prompt: str | None
     default_system_prompt: bool

@@ -56,6 +56,7 @@ def to_thread(row: m.Thread) -> Thread:
     """Build the client view of a thread row."""
     return Thread(
         id=row.id,
+        owner_id=row.owner_id,
         title=row.title,
         system_prompt=row.system_prompt,
         default_system_prompt=row.default_system_prompt,

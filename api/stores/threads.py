@@ -2,6 +2,9 @@
 
 Who changes ``thread.head_id``, a title or the activity clock: this module, called
 by the thread and message services, the generation pipeline and the title tool.
+
+A store made with a ``scope`` (a member's principal id) reaches only that owner's
+threads: another owner's thread is a 404, exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import Select, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import NotFoundError
@@ -20,8 +23,12 @@ from db import models as m
 class ThreadStore:
     """Reads and writes of thread rows in the caller's session."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, scope: UUID | None = None) -> None:
         self._session = session
+        self._scope = scope
+
+    def _visible(self, query: Select[Any]) -> Select[Any]:
+        return query if self._scope is None else query.where(m.Thread.owner_id == self._scope)
 
     async def get(self, thread_id: UUID, *, lock: bool = False) -> m.Thread:
         """The thread row, or a 404; ``lock`` holds it for the transaction (FOR UPDATE).
@@ -29,15 +36,26 @@ class ThreadStore:
         Every transaction that changes a thread's messages or generations takes this
         lock first, so they all lock in the same order.
         """
-        query = select(m.Thread).where(m.Thread.id == thread_id)
+        query = self._visible(select(m.Thread).where(m.Thread.id == thread_id))
         if lock:
             query = query.with_for_update()
-        row = (
+        row: m.Thread | None = (
             await self._session.execute(query.execution_options(populate_existing=True))
         ).scalar()
         if row is None:
             raise NotFoundError(f"thread {thread_id} not found")
         return row
+
+    async def check_visible(self, thread_id: UUID) -> None:
+        """A 404 unless the thread exists and is in scope (no query for an admin, whose
+        scope is every thread: the operation itself finds out whether it exists)."""
+        if self._scope is None:
+            return
+        found = await self._session.scalar(
+            self._visible(select(m.Thread.id).where(m.Thread.id == thread_id))
+        )
+        if found is None:
+            raise NotFoundError(f"thread {thread_id} not found")
 
     async def lock(self, thread_id: UUID) -> None:
         """Lock the thread row for the transaction (a no-op if it was deleted).
@@ -50,9 +68,16 @@ class ThreadStore:
             select(m.Thread.id).where(m.Thread.id == thread_id).with_for_update()
         )
 
-    async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[m.Thread]:
-        """Up to ``limit`` threads by newest activity, after the (activity, id) position."""
-        query = select(m.Thread).order_by(m.Thread.last_activity_at.desc(), m.Thread.id.desc())
+    async def page(
+        self, limit: int, after: tuple[datetime, UUID] | None, owner: UUID | None = None
+    ) -> list[m.Thread]:
+        """Up to ``limit`` threads in scope by newest activity, after the (activity, id)
+        position; only ``owner``'s when given."""
+        query = self._visible(select(m.Thread)).order_by(
+            m.Thread.last_activity_at.desc(), m.Thread.id.desc()
+        )
+        if owner is not None:
+            query = query.where(m.Thread.owner_id == owner)
         if after is not None:
             query = query.where(tuple_(m.Thread.last_activity_at, m.Thread.id) < tuple_(*after))
         return list(await self._session.scalars(query.limit(limit)))

@@ -15,8 +15,10 @@ from api.errors import BadRequestError
 from api.generation.manager import GenerationManager
 from api.http.openapi import errors, operation_class
 from api.http.sse import sse_response
+from api.schemas.auth import StreamToken
 from api.schemas.events import EVENT_ID_PATTERN, parse_event_id
-from api.streams.deps import provide_generations
+from api.streams.deps import provide_generations, provide_stream_access
+from api.streams.service import StreamAccess
 
 _EVENT_ID_DOC = "The id of the last event received, `<generation id>:<n>`; resume after it."
 # Plain strings, empty when absent: an optional ``str | None`` is documented as nullable,
@@ -25,6 +27,14 @@ LastEventIdHeader = Annotated[
     str,
     HeaderParameter(
         name="Last-Event-ID", description=_EVENT_ID_DOC, schema_extra={"pattern": EVENT_ID_PATTERN}
+    ),
+]
+# Read by the auth middleware; declared so the document lists it.
+StreamTokenQuery = Annotated[
+    str,
+    Parameter(
+        description="A token from `POST /api/threads/{thread_id}/stream-token`, for clients"
+        " that cannot send `Authorization` (EventSource)."
     ),
 ]
 LastEventIdQuery = Annotated[
@@ -50,7 +60,10 @@ class GenerationController(Controller):
 
     path = "/api/threads/{thread_id:uuid}"
     tags = ["generations"]
-    dependencies = {"generations": Provide(provide_generations, sync_to_thread=False)}
+    dependencies = {
+        "generations": Provide(provide_generations, sync_to_thread=False),
+        "access": Provide(provide_stream_access, sync_to_thread=False),
+    }
 
     @get(
         "/stream",
@@ -70,14 +83,17 @@ class GenerationController(Controller):
     async def follow(
         self,
         generations: NamedDependency[GenerationManager],
+        access: NamedDependency[StreamAccess],
         thread_id: FromPath[UUID],
         last_event_id_header: LastEventIdHeader = "",
         last_event_id: FromQuery[LastEventIdQuery] = "",
+        stream_token: FromQuery[StreamTokenQuery] = "",
     ) -> Response[Any]:
         """Events after ``Last-Event-ID`` (header, or ``last_event_id`` query parameter),
         then live, until ``done``. Without an id, or with the id of a generation that is
         gone (past its retention): the running generation from its first event. 204 when
         nothing is running; 400 for an id that is malformed or of another thread."""
+        await access.check(thread_id)
         resume = await _resume_point(generations, thread_id, last_event_id_header, last_event_id)
         if resume is not None:
             generation_id, after = resume
@@ -96,13 +112,31 @@ class GenerationController(Controller):
         ),
     )
     async def cancel(
-        self, generations: NamedDependency[GenerationManager], thread_id: FromPath[UUID]
+        self,
+        generations: NamedDependency[GenerationManager],
+        access: NamedDependency[StreamAccess],
+        thread_id: FromPath[UUID],
     ) -> Cancelled:
         """Stop the running generation (on whichever process runs it); its partial reply
         is kept with status ``cancelled``. 409 naming the reply when nothing is being
         generated, or when the reply had already ended before the cancel reached it."""
+        await access.check(thread_id)
         message_id, status = await generations.cancel_or_conflict(thread_id)
         return Cancelled(cancelled=True, message_id=message_id, status=status)
+
+    @post(
+        "/stream-token",
+        operation_id="createStreamToken",
+        status_code=200,
+        responses=errors(400, 404),
+    )
+    async def stream_token(
+        self, access: NamedDependency[StreamAccess], thread_id: FromPath[UUID]
+    ) -> StreamToken:
+        """A short-lived token that lets `EventSource` (which cannot send headers) follow
+        this thread's stream: `GET /api/threads/{thread_id}/stream?stream_token=…`. It
+        works for this thread only, and never carries the key itself."""
+        return await access.token(thread_id)
 
 
 async def _resume_point(

@@ -13,11 +13,19 @@ from api.http.openapi import errors, operation_class, thread_links
 from api.schemas.threads import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.deps import provide_thread_service
 from api.threads.service import ThreadService
+from api.validation import parse_uuid
 
 PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Threads per page, 1-100.")]
 # A plain string, "" when absent: ``str | None`` would be documented as nullable.
 PageCursor = Annotated[
     str, Parameter(description="The `next_cursor` of the previous page; none for the first.")
+]
+OwnerFilter = Annotated[
+    str,
+    Parameter(
+        description="Only this principal's threads (admins; a member may name only themselves).",
+        schema_extra={"format": "uuid"},
+    ),
 ]
 
 
@@ -45,15 +53,17 @@ class ThreadController(Controller):
         """Create a thread; every field is optional (an empty body is fine)."""
         return await threads.create(data or ThreadCreate())
 
-    @get("/", operation_id="listThreads", responses=errors(400))
+    @get("/", operation_id="listThreads", responses=errors(400, 403))
     async def list_threads(
         self,
         threads: NamedDependency[ThreadService],
         limit: FromQuery[PageLimit] = 20,
         cursor: FromQuery[PageCursor] = "",
+        owner: FromQuery[OwnerFilter] = "",
     ) -> ThreadPage:
-        """List threads, newest activity first, a page at a time."""
-        return await threads.list(limit, cursor)
+        """List the caller's threads (an admin's: everyone's, or ``owner``'s), newest
+        activity first, a page at a time."""
+        return await threads.list(limit, cursor, parse_uuid("owner", owner) if owner else None)
 
     @get("/{thread_id:uuid}", operation_id="getThread", responses=errors(400, 404))
     async def get_thread(

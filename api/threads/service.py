@@ -9,9 +9,10 @@ from uuid import UUID
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ConflictError
+from api.errors import ConflictError, ForbiddenError
 from api.generation.manager import GenerationManager
 from api.llm.router import ModelRouter
+from api.schemas.auth import Principal
 from api.schemas.params import ChatParams
 from api.schemas.threads import Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.schemas.tools import ClientFunction
@@ -25,7 +26,10 @@ from db import models as m
 
 
 class ThreadService:
-    """Thread use cases over one DB session (one unit of work per request)."""
+    """Thread use cases of one caller over one DB session (one unit of work per request).
+
+    A member reaches only their own threads; an admin reaches all.
+    """
 
     def __init__(
         self,
@@ -33,9 +37,11 @@ class ThreadService:
         models: ModelRouter,
         tools: ToolRegistry,
         generations: GenerationManager,
+        caller: Principal,
     ) -> None:
         self._session = session
-        self._threads = ThreadStore(session)
+        self._caller = caller
+        self._threads = ThreadStore(session, caller.scope)
         self._messages = MessageStore(session)
         self._models = models
         self._tools = tools
@@ -53,6 +59,7 @@ class ThreadService:
         row = await self._threads.add(
             m.Thread(
                 id=uuid.uuid4(),
+                owner_id=self._caller.id,
                 title=data.title,
                 system_prompt=data.system_prompt,
                 default_system_prompt=data.default_system_prompt,
@@ -65,11 +72,17 @@ class ThreadService:
         await self._session.commit()
         return to_thread(row)
 
-    async def list(self, limit: int, cursor: str | None) -> ThreadPage:
-        """A page of threads, newest activity first."""
+    async def list(self, limit: int, cursor: str | None, owner: UUID | None = None) -> ThreadPage:
+        """A page of the caller's threads (an admin's: everyone's, or ``owner``'s),
+        newest activity first."""
+        if owner is not None and owner != self._caller.id and not self._caller.is_admin:
+            raise ForbiddenError(
+                "only an admin lists the threads of another principal",
+                extra={"field": "owner"},
+            )
         after = decode_cursor(cursor) if cursor else None
         rows = await self._threads.page(
-            limit + 1, (after.last_activity_at, after.id) if after else None
+            limit + 1, (after.last_activity_at, after.id) if after else None, owner
         )
         next_cursor = None
         if len(rows) > limit:
@@ -122,6 +135,7 @@ class ThreadService:
         fork = await self._threads.add(
             m.Thread(
                 id=uuid.uuid4(),
+                owner_id=self._caller.id,
                 title=f"{source.title} (fork)" if source.title else None,
                 system_prompt=source.system_prompt,
                 default_system_prompt=source.default_system_prompt,

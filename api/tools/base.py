@@ -47,12 +47,14 @@ class ToolContext:
 
     Handlers that need the database open their own short session from
     ``session_factory`` (and commit it), so a tool never shares the generation's session.
+    ``owner_id`` is the thread's owner: a tool reads only that principal's threads.
     ``request_message_id`` is the user message the generation answers, when known:
     ``search_threads`` leaves it out, as it would always find the question itself.
     """
 
     session_factory: async_sessionmaker[AsyncSession]
     thread_id: UUID
+    owner_id: UUID
     request_message_id: UUID | None = None
 
 

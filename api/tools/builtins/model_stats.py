@@ -3,7 +3,8 @@
 A prompt engineer comparing models asks "which one is faster, wordier, more often cut
 off by max_tokens?". Every reply row already records its model, token usage, finish
 reason, time to first token and duration, so one GROUP BY with ``percentile_cont``
-answers it per model, for this thread or all threads, over any recent window: no
+answers it per model, for this thread or all the owner's threads (never another
+principal's), over any recent window: no
 separate analytics store, and the same SQL works from psql.
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from api.tools.base import Tool, ToolContext
-from db.models import Message
+from db.models import Message, Thread
 
 
 class ModelStatsArgs(msgspec.Struct, forbid_unknown_fields=True):
@@ -25,7 +26,9 @@ class ModelStatsArgs(msgspec.Struct, forbid_unknown_fields=True):
 
     scope: Annotated[
         Literal["thread", "all"],
-        msgspec.Meta(description='"thread": replies in this conversation; "all": every thread.'),
+        msgspec.Meta(
+            description='"thread": replies in this conversation; "all": all your threads.'
+        ),
     ] = "thread"
     since_hours: (
         Annotated[
@@ -44,6 +47,9 @@ def _conditions(args: ModelStatsArgs, ctx: ToolContext) -> list[ColumnElement[bo
     ]
     if args.scope == "thread":
         conditions.append(Message.thread_id == ctx.thread_id)
+    else:
+        owned = select(Thread.id).where(Thread.owner_id == ctx.owner_id)
+        conditions.append(Message.thread_id.in_(owned))
     if args.since_hours is not None:
         conditions.append(Message.created_at >= func.now() - timedelta(hours=args.since_hours))
     return conditions
@@ -131,7 +137,7 @@ async def model_stats(args: ModelStatsArgs, ctx: ToolContext) -> dict[str, Any]:
 TOOL = Tool(
     name="model_stats",
     description=(
-        "Compare how models behaved in this thread or all threads: replies, finish reasons "
+        "Compare how models behaved in this thread or all your threads: replies, finish reasons "
         "(e.g. how often cut off by max_tokens), token usage, time to first token "
         "(p50/p95), duration and tokens per second."
     ),

@@ -1,7 +1,9 @@
-"""``search_threads``: Postgres full-text search over the messages of every thread.
+"""``search_threads``: Postgres full-text search over the messages of the owner's threads.
 
 It lets the model recall earlier conversations ("what did we decide about X last
-week?"). The search covers all threads, the calling one included (its older turns are
+week?"). The search covers every thread of the calling thread's owner (and no one
+else's: on a shared server one person's model must not quote another's), the calling
+one included (its older turns are
 memory too), and only user, assistant and system text: tool rows hold JSON results,
 earlier searches among them, which would only echo back. Also left out: replies still
 being written, and the question being answered (``ToolContext.request_message_id``),
@@ -30,6 +32,7 @@ _SEARCH = text(
          message AS m
          JOIN thread AS t ON t.id = m.thread_id
     WHERE to_tsvector('english', m.content) @@ q.query
+      AND t.owner_id = :owner
       AND m.role IN ('user', 'assistant', 'system')
       AND m.status <> 'in_progress'
       AND m.id IS DISTINCT FROM CAST(:exclude AS uuid)
@@ -63,7 +66,12 @@ async def search_threads(args: SearchThreadsArgs, ctx: ToolContext) -> dict[str,
     async with ctx.session_factory() as session:
         rows = await session.execute(
             _SEARCH,
-            {"query": args.query, "limit": args.limit, "exclude": ctx.request_message_id},
+            {
+                "query": args.query,
+                "limit": args.limit,
+                "exclude": ctx.request_message_id,
+                "owner": ctx.owner_id,
+            },
         )
         results = [
             {
@@ -81,7 +89,7 @@ async def search_threads(args: SearchThreadsArgs, ctx: ToolContext) -> dict[str,
 TOOL = Tool(
     name="search_threads",
     description=(
-        "Full-text search over the messages of all conversations in this playground, "
+        "Full-text search over the messages of all your conversations in this playground, "
         "to recall what was said before. Returns thread ids, titles and snippets."
     ),
     arguments=SearchThreadsArgs,

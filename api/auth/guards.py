@@ -1,0 +1,18 @@
+"""Route guards on the caller's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from api.errors import ForbiddenError
+from api.schemas.auth import Principal
+
+
+def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """403 unless the caller is an admin (the local principal is one while auth is off)."""
+    caller: Principal = connection.user
+    if not caller.is_admin:
+        raise ForbiddenError("this needs an admin key")
