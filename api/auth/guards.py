@@ -12,7 +12,13 @@ from api.schemas.auth import Principal
 
 
 def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """403 unless the caller is an admin (the local principal is one while auth is off)."""
+    """403 unless the caller is an admin (the local principal is one while auth is off).
+
+    OPTIONS requests are not authenticated (a browser's preflight carries no key) and
+    only learn which methods exist, so they pass.
+    """
+    if connection.scope.get("method") == "OPTIONS":
+        return
     caller: Principal = connection.user
     if not caller.is_admin:
         raise ForbiddenError("this needs an admin key")

@@ -43,7 +43,7 @@ REPLY = ResponseSpec(
     generate_examples=False,
 )
 # Whatever starts a generation can fail in all these ways before the stream starts.
-GENERATING = (400, 404, 409, 413, 502, 503, 504)
+GENERATING = (400, 404, 409, 413, 429, 502, 503, 504)
 # From a JSON reply (``stream: false``) on to its assistant message.
 REPLY_LINKS = message_links(
     "$response.body#/assistant_message/thread_id", "$response.body#/assistant_message/id"

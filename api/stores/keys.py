@@ -62,7 +62,7 @@ class KeyStore:
         rows = await self._session.execute(
             _WITH_PRINCIPAL.order_by(m.ApiKey.created_at.desc(), m.ApiKey.id.desc())
         )
-        return [KeyRow(key, principal) for key, principal in rows.tuples()]
+        return [KeyRow(key, principal) for key, principal in rows]
 
     async def principal(self, principal_id: UUID) -> m.Principal | None:
         """A principal by id."""

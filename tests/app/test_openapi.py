@@ -25,30 +25,37 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     for operation in item.values()
     if isinstance(operation, dict) and "operationId" in operation
 }
-GENERATING = {400, 404, 409, 413, 502, 503, 504}
+GENERATING = {400, 401, 404, 409, 413, 429, 502, 503, 504}
 
 # Every status each operation can answer, success first. Every operation that reads
-# the database answers 503 while it cannot be reached.
+# the database answers 503 while it cannot be reached; every one but /healthz answers
+# 401 when the server requires keys.
 STATUSES = {
-    "createThread": {201, 400, 413, 503},
-    "listThreads": {200, 400, 503},
-    "getThread": {200, 400, 404, 503},
-    "updateThread": {200, 400, 404, 413, 503},
-    "deleteThread": {204, 400, 404, 503},
-    "forkThread": {201, 400, 404, 409, 413, 503},
-    "setThreadHead": {200, 400, 404, 413, 503},
-    "listMessages": {200, 400, 404, 503},
-    "getMessage": {200, 400, 404, 503},
+    "createThread": {201, 400, 401, 413, 503},
+    "listThreads": {200, 400, 401, 403, 503},
+    "getThread": {200, 400, 401, 404, 503},
+    "updateThread": {200, 400, 401, 404, 413, 503},
+    "deleteThread": {204, 400, 401, 404, 503},
+    "forkThread": {201, 400, 401, 404, 409, 413, 503},
+    "setThreadHead": {200, 400, 401, 404, 413, 503},
+    "listMessages": {200, 400, 401, 404, 503},
+    "getMessage": {200, 400, 401, 404, 503},
     "sendMessage": {200, 201, 422} | GENERATING,
-    "editMessage": {200, 400, 404, 409, 413, 503},
-    "deleteMessage": {204, 400, 404, 409, 503},
+    "editMessage": {200, 400, 401, 404, 409, 413, 503},
+    "deleteMessage": {204, 400, 401, 404, 409, 503},
     "regenerateMessage": {200, 422} | GENERATING,
     "submitToolOutputs": {200} | GENERATING,
-    "followGeneration": {200, 204, 400, 404, 503},
-    "cancelGeneration": {200, 400, 404, 409, 503},
-    "listModels": {200, 400},
-    "listTools": {200, 400},
+    "followGeneration": {200, 204, 400, 401, 404, 503},
+    "cancelGeneration": {200, 400, 401, 404, 409, 503},
+    "createStreamToken": {200, 400, 401, 404, 503},
+    "listModels": {200, 400, 401},
+    "listTools": {200, 400, 401},
     "health": {200, 400, 503},
+    "getMe": {200, 400, 401},
+    "createKey": {201, 400, 401, 403, 413, 503},
+    "listKeys": {200, 400, 401, 403, 503},
+    "updateKey": {200, 400, 401, 403, 404, 413, 503},
+    "revokeKey": {204, 400, 401, 403, 404, 503},
 }
 # /healthz answers its own body when the database is away, not the error body.
 HEALTH_503 = {"$ref": "#/components/schemas/Health"}

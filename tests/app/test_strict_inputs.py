@@ -25,8 +25,8 @@ from tests.fixtures.threads import create_thread
 @pytest.mark.parametrize(
     ("method", "template", "body", "unknown", "known"),
     [
-        ("GET", THREADS + "?q=x", None, "q", ["cursor", "limit"]),
-        ("GET", THREADS + "?limit=5&limt=5", None, "limt", ["cursor", "limit"]),
+        ("GET", THREADS + "?q=x", None, "q", ["cursor", "limit", "owner"]),
+        ("GET", THREADS + "?limit=5&limt=5", None, "limt", ["cursor", "limit", "owner"]),
         ("GET", THREAD + "?verbose=1", None, "verbose", []),
         ("PATCH", THREAD + "?title=x", {"title": "y"}, "title", []),
         ("POST", MESSAGES + "?stream=false", {"content": "hi"}, "stream", []),
@@ -51,7 +51,7 @@ async def test_undeclared_query_parameter_is_400_naming_it(
 async def test_every_undeclared_query_parameter_is_named(reject: Rejecter) -> None:
     error = await reject("GET", THREADS + "?a=1&limit=2&b=2", status=400)
     assert error["detail"] == (
-        "unknown query parameters 'a', 'b'; this operation takes: cursor, limit"
+        "unknown query parameters 'a', 'b'; this operation takes: cursor, limit, owner"
     )
     assert error["extra"]["field"] == "a"
 
@@ -164,7 +164,9 @@ async def test_options_lists_every_method_of_each_documented_path(
     some_id = str(uuid.uuid4())
     for template, item in document["paths"].items():
         documented = {method.upper() for method in item if method != "parameters"}
-        path = template.replace("{thread_id}", some_id).replace("{message_id}", some_id)
+        path = template
+        for name in ("thread_id", "message_id", "key_id"):
+            path = path.replace("{" + name + "}", some_id)
         response = await client.options(path)
         assert response.status_code == 204, path
         allowed = {method.strip() for method in response.headers["allow"].split(",")}

@@ -20,7 +20,7 @@ from api.tools.builtins import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES
 from api.tools.client import check_client_function, client_spec, validate_client_arguments
 from api.tools.prompt import SEPARATOR, THREAD_INSTRUCTIONS, build_system_prompt
 from api.tools.registry import ToolRegistry, default_registry
-from db.models import Message, Thread
+from db.models import LOCAL_PRINCIPAL_ID, Message, Thread
 from tests.fixtures.threads import insert_thread
 from tests.fixtures.tools import WEATHER
 
@@ -364,7 +364,9 @@ async def test_set_thread_title_bad_arguments(
 async def test_set_thread_title_of_a_deleted_thread(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    gone = ToolContext(session_factory=session_factory, thread_id=uuid.uuid4())
+    gone = ToolContext(
+        session_factory=session_factory, thread_id=uuid.uuid4(), owner_id=LOCAL_PRINCIPAL_ID
+    )
     outcome = await run("set_thread_title", {"title": "Hello"}, gone)
     assert outcome.error == f"thread {gone.thread_id} no longer exists"
 
@@ -415,7 +417,10 @@ async def test_search_threads_finds_messages_of_every_thread(
         {"role": "assistant", "content": word, "status": "in_progress"},
     )
     asking = ToolContext(
-        session_factory=session_factory, thread_id=ctx.thread_id, request_message_id=own_ids[0]
+        session_factory=session_factory,
+        thread_id=ctx.thread_id,
+        owner_id=ctx.owner_id,
+        request_message_id=own_ids[0],
     )
     without = await run("search_threads", {"query": word}, asking)
     assert {r["message_id"] for r in without.output["results"]} == {str(i) for i in other_ids[:2]}
@@ -501,7 +506,9 @@ async def test_model_stats(
 
     everywhere = await run("model_stats", {"scope": "all", "since_hours": 1}, ctx)
     assert {fast, slow} <= {m["model"] for m in everywhere.output["models"]}
-    other = ToolContext(session_factory=session_factory, thread_id=uuid.uuid4())
+    other = ToolContext(
+        session_factory=session_factory, thread_id=uuid.uuid4(), owner_id=LOCAL_PRINCIPAL_ID
+    )
     assert (await run("model_stats", {}, other)).output["models"] == []
 
 
