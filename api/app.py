@@ -13,6 +13,7 @@ from api.auth.middleware import auth_middleware
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
+from api.http.cors import cors_config
 from api.http.logging import logging_config
 from api.http.openapi import MsgspecRulesSchemaPlugin
 from api.http.options import answer_options
@@ -72,4 +73,5 @@ def create_app(
         ),
         logging_config=logging_config(),
         before_send=[send_request_id],
+        cors_config=cors_config(config.access),
     )

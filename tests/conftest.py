@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.tools",
     "tests.fixtures.bad_input",
     "tests.fixtures.auth",
+    "tests.fixtures.browser",
 ]

@@ -4,7 +4,7 @@ A real ``playground serve`` process with the offline model, paced at 40 ms per c
 so a reply takes about two seconds: long enough to watch it grow, stop it, or reload
 the page in the middle of it. Each scenario saves a screenshot under
 ``test-output/browser/``. Without a working ``/usr/bin/chromium`` the tests are
-skipped with a loud reason (``.ci/run`` installs it).
+skipped with a loud reason (see ``tests/fixtures/browser.py``).
 """
 
 from __future__ import annotations
@@ -18,22 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Dialog, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Dialog, Locator, Page, expect
 
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.upstream import REPO_ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FOUND = CHROMIUM.exists()
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
 README_SCREENSHOT = REPO_ROOT / "api" / "web" / "screenshot.png"
 XSS = "<img src=x onerror=alert(1)>"
@@ -50,25 +39,6 @@ def server(migrated_database_url: str, fake_upstream_url: str) -> Iterator[Serve
     )
     yield process
     process.stop(signal.SIGTERM)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, or a loud skip when it is missing or does not start."""
-    if not CHROMIUM_FOUND:
-        pytest.skip(
-            f"BROWSER TESTS SKIPPED: {CHROMIUM} not found; install it with "
-            "`apt-get install -y chromium` (.ci/run does)"
-        )
-    async with async_playwright() as playwright:
-        try:
-            launched = await playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-            )
-        except Exception as error:  # any launch failure means: no browser here
-            pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} failed to launch: {error}")
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
