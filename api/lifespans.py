@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 import anyio
 from litestar import Litestar
 
+from api import metrics
 from api.generation.event_writer import EventWriter
 from api.generation.listener import Notifications
 from api.generation.manager import GenerationManager
@@ -49,11 +50,14 @@ async def database(app: Litestar) -> AsyncIterator[None]:
         echo=settings.playground_db_echo,
     )
     app.state.engine = engine
+    metrics.watch_pool(engine.sync_engine)
     app.state.session_factory = create_session_factory(engine)
     try:
         yield
     finally:
         await engine.dispose()
+        # Last: the outermost lifespan closes after everything that sets a gauge.
+        await anyio.to_thread.run_sync(metrics.forget_this_process)
 
 
 @asynccontextmanager
