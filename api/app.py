@@ -11,6 +11,7 @@ from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
 from api.http.logging import logging_config
+from api.http.metrics import http_metrics, metrics_handler
 from api.http.openapi import MsgspecRulesSchemaPlugin
 from api.http.options import answer_options
 from api.http.query import reject_undeclared_query
@@ -35,11 +36,13 @@ def create_app(database_url: str, settings: Settings | None = None) -> Litestar:
             GenerationController,
             MetaController,
             web_router,
+            metrics_handler(),
         ],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         guards=[reject_undeclared_query],
         before_request=answer_options,
+        middleware=[http_metrics()],
         plugins=[MsgspecRulesSchemaPlugin()],
         lifespan=LIFESPANS,
         state=State(

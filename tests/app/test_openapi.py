@@ -49,6 +49,7 @@ STATUSES = {
     "listModels": {200, 400},
     "listTools": {200, 400},
     "health": {200, 400, 503},
+    "getMetrics": {200, 400},
 }
 # /healthz answers its own body when the database is away, not the error body.
 HEALTH_503 = {"$ref": "#/components/schemas/Health"}
