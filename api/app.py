@@ -9,12 +9,14 @@ from litestar.openapi import OpenAPIConfig
 
 from api.auth.controller import KeyController, MeController
 from api.auth.deps import provide_caller
+from api.auth.guards import require_admin
 from api.auth.middleware import auth_middleware
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
 from api.http.cors import cors_config
 from api.http.logging import logging_config
+from api.http.metrics import http_metrics, metrics_handler
 from api.http.openapi import MsgspecRulesSchemaPlugin
 from api.http.options import answer_options
 from api.http.query import reject_undeclared_query
@@ -44,12 +46,14 @@ def create_app(
             KeyController,
             MeController,
             web_router,
+            metrics_handler(guards=[require_admin]),
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
-        middleware=[auth_middleware()],
+        # Outermost first: requests refused by auth are counted too.
+        middleware=[http_metrics(), auth_middleware()],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         guards=[reject_undeclared_query],
         before_request=answer_options,

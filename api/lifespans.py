@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 import anyio
 from litestar import Litestar
 
+from api import metrics
 from api.auth.authenticator import Authenticator, to_principal
 from api.auth.service import default_limits
 from api.generation.event_writer import EventWriter
@@ -56,11 +57,14 @@ async def database(app: Litestar) -> AsyncIterator[None]:
         echo=settings.playground_db_echo,
     )
     app.state.engine = engine
+    metrics.watch_pool(engine.sync_engine)
     app.state.session_factory = create_session_factory(engine)
     try:
         yield
     finally:
         await engine.dispose()
+        # Last: the outermost lifespan closes after everything that sets a gauge.
+        await anyio.to_thread.run_sync(metrics.forget_this_process)
 
 
 @asynccontextmanager

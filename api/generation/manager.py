@@ -15,6 +15,7 @@ import anyio
 from anyio.abc import TaskGroup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api import metrics
 from api.errors import ConflictError
 from api.generation.event_writer import EventWriter
 from api.generation.listener import Notifications
@@ -84,6 +85,7 @@ class GenerationManager:
         )
         self._by_thread[plan.thread_id] = stream
         self._by_id[plan.generation_id] = stream
+        metrics.generation_started(plan.model)
         self._task_group.start_soon(self._run, plan, stream, name=f"generation {stream.id}")
         return stream
 
@@ -232,7 +234,8 @@ class GenerationManager:
 
     async def _run(self, plan: GenerationPlan, stream: GenerationStream) -> None:
         try:
-            await self._runner.run(plan, stream)
+            with metrics.generation_running(plan.model):
+                await self._runner.run(plan, stream)
         finally:
             if self._by_thread.get(plan.thread_id) is stream:
                 del self._by_thread[plan.thread_id]

@@ -18,6 +18,7 @@ import anyio
 import openai
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api import metrics
 from api.errors import UpstreamError, UpstreamTimeoutError
 from api.generation.finish import describe_exception, finish_generation
 from api.generation.plan import GenerationPlan, Turn
@@ -100,9 +101,13 @@ class GenerationRunner:
                     logger.exception("generation %s failed", plan.generation_id)
                     self._fail(stream, reply, f"internal error: {type(exc).__name__}: {exc}")
                     next_turn = None
+                metrics.reply_ended(plan.model, reply)
                 if next_turn is not None:
                     turn = next_turn
                     continue
+                # Counted before the final write, which ends the stream: a client that
+                # saw ``done`` finds the generation counted.
+                metrics.generation_finished(plan.model, reply.status)
                 with anyio.CancelScope(shield=True):
                     await finish_generation(
                         session, self._session_factory, self._owner, plan, stream, turn, reply
@@ -196,6 +201,7 @@ class GenerationRunner:
     ) -> None:
         """A stream that started and then failed: one log line (never the key), then
         the same ending as any failure after the first byte."""
+        metrics.upstream_error(kind)
         logger.warning(
             "model stream failed: model=%s kind=%s generation=%s detail=%s",
             plan.model,

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 import httpx2
 import openai
 
+from api import metrics
+
 log = logging.getLogger(__name__)
 
 _MAX_DETAIL = 500
@@ -34,6 +36,7 @@ def describe_upstream_error(
     """
     request = exc.request if isinstance(exc, openai.APIError) else None
     kind, status, detail = _classify(exc, timeout_s if timeout_s is not None else _timeout_of(exc))
+    metrics.upstream_error(kind)
     for secret in [*secrets, _bearer_token(request)]:
         if secret:
             detail = detail.replace(secret, "***")

@@ -56,6 +56,7 @@ STATUSES = {
     "listKeys": {200, 400, 401, 403, 503},
     "updateKey": {200, 400, 401, 403, 404, 413, 503},
     "revokeKey": {204, 400, 401, 403, 404, 503},
+    "getMetrics": {200, 400, 401, 403},
 }
 # /healthz answers its own body when the database is away, not the error body.
 HEALTH_503 = {"$ref": "#/components/schemas/Health"}

@@ -115,7 +115,7 @@ async def test_a_second_key_for_a_principal_shares_its_threads(
 
 
 async def test_members_get_403_on_admin_routes(alice: Caller) -> None:
-    for method, url in [("GET", "/api/keys"), ("POST", "/api/keys")]:
+    for method, url in [("GET", "/api/keys"), ("POST", "/api/keys"), ("GET", "/metrics")]:
         answer = await alice.request(method, url, json={"name": "x"} if method == "POST" else None)
         assert answer.status_code == 403, (url, answer.text)
         assert answer.json()["detail"] == "this needs an admin key"
