@@ -107,9 +107,10 @@ class AccessSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def cors_origins(self) -> list[str]:
-        """The allowed origins, without blanks or trailing slashes."""
+        """The allowed origins, without blanks or trailing slashes, in lower case (as
+        browsers send them)."""
         return [
-            origin.strip().rstrip("/")
+            origin.strip().rstrip("/").lower()
             for origin in self.playground_cors_origins.split(",")
             if origin.strip()
         ]

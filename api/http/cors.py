@@ -19,9 +19,9 @@ ALLOWED_METHODS: tuple[Method, ...] = ("GET", "POST", "PATCH", "PUT", "DELETE")
 # The request headers a front-end sends: its key, JSON bodies, safe retries of a send,
 # resuming a stream, and conditional writes.
 ALLOWED_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "If-Match")
-# The response headers a front-end reads. A cross-origin script sees only the
-# CORS-safelisted ones (Content-Type and a few more) unless told otherwise.
-EXPOSED_HEADERS = ("ETag", "Retry-After", REQUEST_ID_HEADER)
+# The response headers a front-end reads (WWW-Authenticate: a 401 says to send a key).
+# A cross-origin script sees only the CORS-safelisted ones unless told otherwise.
+EXPOSED_HEADERS = ("ETag", "Retry-After", REQUEST_ID_HEADER, "WWW-Authenticate")
 
 
 def cors_config(access: AccessSettings) -> CORSConfig | None:

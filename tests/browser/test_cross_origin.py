@@ -8,7 +8,10 @@ the browser must keep the API from it.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.settings import load_settings
 from tests.fixtures.app import app_settings_env, serve
+from tests.fixtures.auth import CREATED_KEYS
+from tests.fixtures.upstream import REPO_ROOT
 
 FRONT_END_FILES = Path(__file__).parent / "front_end"
 TIMEOUT_MS = 15_000
@@ -37,14 +42,21 @@ CONTENT = "Hello from a front-end on another origin"
 
 
 def api_key(database_url: str) -> str:
-    """The key the page sends as ``Authorization: Bearer`` on every request.
-
-    The API does not check keys yet, so a made-up one does; it still makes the browser
-    preflight each request with ``Authorization``, which the CORS setup must allow.
-    Once ``PLAYGROUND_AUTH=required`` is enforced, this creates a real key with
-    ``python -m api.cli keys create`` against ``database_url``.
-    """
-    return f"not-checked-yet-{uuid.uuid4().hex}"
+    """A real member key, created as an operator would (``playground keys create``); the
+    page sends it as ``Authorization: Bearer`` on every request, so the browser
+    preflights each one with ``Authorization``, which the CORS setup must allow."""
+    created = subprocess.run(
+        [sys.executable, "-m", "api.cli", "keys", "create", "--name", "cross-origin page"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    key = created.stdout.strip().splitlines()[-1]
+    CREATED_KEYS.append(key)
+    return key
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
