@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.tools",
     "tests.fixtures.bad_input",
+    "tests.fixtures.browser",
 ]

@@ -14,11 +14,9 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Route, expect
 
 from api.web.controller import CONTENT_SECURITY_POLICY
-from tests.browser.test_page import TIMEOUT_MS, browser, screenshot
+from tests.browser.helpers import screenshot
 from tests.fixtures.app import RunningApp
-
-# Re-exported so pytest finds it here: the Chromium fixture of the page's browser tests.
-__all__ = ["browser"]
+from tests.fixtures.browser import TIMEOUT_MS
 
 DOCS_PATHS = ["/schema", "/schema/swagger"]
 ASSETS = [
