@@ -14,8 +14,9 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Route, expect
 
 from api.web.controller import CONTENT_SECURITY_POLICY
-from tests.browser.test_page import TIMEOUT_MS, screenshot
+from tests.browser.helpers import screenshot
 from tests.fixtures.app import RunningApp
+from tests.fixtures.browser import TIMEOUT_MS
 
 DOCS_PATHS = ["/schema", "/schema/swagger"]
 ASSETS = [

@@ -32,10 +32,11 @@ from api.app import create_app
 from api.settings import load_settings
 from tests.fixtures.app import app_settings_env, serve
 from tests.fixtures.auth import CREATED_KEYS
+from tests.fixtures.browser import TIMEOUT_MS
 from tests.fixtures.upstream import REPO_ROOT
 
 FRONT_END_FILES = Path(__file__).parent / "front_end"
-TIMEOUT_MS = 15_000
+
 # Runs the page's flow; it resolves once the reply is shown or the page gave up.
 TALK = "args => window.talk(args)"
 CONTENT = "Hello from a front-end on another origin"

@@ -3,8 +3,7 @@
 A real ``playground serve`` process with the offline model, paced at 40 ms per chunk
 so a reply takes about two seconds: long enough to watch it grow, stop it, or reload
 the page in the middle of it. Each scenario saves a screenshot under
-``test-output/browser/``. Without a working ``/usr/bin/chromium`` the tests are
-skipped with a loud reason (see ``tests/fixtures/browser.py``).
+``test-output/browser/``. The browser and the page's checks are in ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -12,115 +11,44 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Dialog, Locator, Page, expect
+from playwright.async_api import Page, expect
 
+from tests.browser.helpers import (
+    SLOW_MODEL_ENV,
+    api,
+    last_reply,
+    new_thread,
+    screenshot,
+    send,
+    text_length,
+    wait_for_reply_text,
+    wait_idle,
+)
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.upstream import REPO_ROOT
 
-OUTPUT_DIR = REPO_ROOT / "test-output" / "browser"
 README_SCREENSHOT = REPO_ROOT / "api" / "web" / "screenshot.png"
 XSS = "<img src=x onerror=alert(1)>"
-TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
 def server(migrated_database_url: str, fake_upstream_url: str) -> Iterator[ServerProcess]:
     """``playground serve`` with the offline model streaming one chunk per 40 ms."""
-    process = start_server(
-        migrated_database_url,
-        fake_upstream_url,
-        {"PLAYGROUND_OFFLINE_CHUNK_DELAY_MS": "40", "PLAYGROUND_FLUSH_INTERVAL_MS": "100"},
-    )
+    process = start_server(migrated_database_url, fake_upstream_url, SLOW_MODEL_ENV)
     yield process
     process.stop(signal.SIGTERM)
 
 
 @pytest.fixture
-async def page(
-    browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
-) -> AsyncIterator[Page]:
-    """A fresh page at 1280x800 on the playground; fails the test on any alert or JS error."""
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=server.base_url
-    )
-    tab = await context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-
-    async def on_dialog(dialog: Dialog) -> None:
-        problems.append(f"unexpected {dialog.type} dialog: {dialog.message}")
-        await dialog.dismiss()
-
-    tab.on("dialog", on_dialog)
-    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    tab.on(
-        "console",
-        lambda message: (
-            problems.append(f"console error: {message.text}")
-            if message.type == "error"
-            and "the server responded with a status of" not in message.text
-            else None
-        ),
-    )
-    await tab.goto("/")
-    await expect(tab.locator("#model option")).not_to_have_count(0)
-    yield tab
-    await context.close()
-    assert not problems, problems
-
-
-async def screenshot(page: Page, name: str) -> Path:
-    """Save a full-window screenshot for a person to look at; print where it went."""
-    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT_DIR / f"{name}.png"
-    await page.screenshot(path=str(path))
-    print(f"screenshot: {path}")
-    return path
-
-
-async def new_thread(page: Page) -> str:
-    """Create a thread with the sidebar button; return its id (from the URL hash)."""
-    old = page.url
-    await page.click("#new-thread")
-    await page.wait_for_function(
-        "old => location.href !== old && location.hash.length > 1", arg=old
-    )
-    return str(await page.evaluate("location.hash.slice(1)"))
-
-
-async def send(page: Page, text: str) -> None:
-    """Type a message and press Enter."""
-    await page.fill("#composer-input", text)
-    await page.press("#composer-input", "Enter")
-    await expect(page.locator("#stop")).to_be_visible()
-
-
-def last_reply(page: Page) -> Locator:
-    """The card of the newest assistant message."""
-    return page.locator("li.message.assistant").last
-
-
-async def wait_idle(page: Page) -> None:
-    """Wait until no reply streams (the Send button is back) and the branch is reloaded."""
-    await expect(page.locator("#send")).to_be_visible()
-    await expect(page.locator("li.message[data-status='in_progress']")).to_have_count(0)
-
-
-async def text_length(reply: Locator) -> int:
-    return len(await reply.locator(".content").inner_text())
-
-
-async def api(server: ServerProcess, method: str, path: str, **kwargs: Any) -> Any:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
-        response = await http.request(method, path, **kwargs)
-        response.raise_for_status()
-        return response.json()
+async def page(blank_page: Page) -> Page:
+    """The playground, loaded (its model picker filled)."""
+    await blank_page.goto("/")
+    await expect(blank_page.locator("#model option")).not_to_have_count(0)
+    return blank_page
 
 
 async def test_page_has_a_strict_csp_and_leaves_the_api_alone(server: ServerProcess) -> None:
@@ -226,9 +154,7 @@ async def test_edit_in_place_branch_and_switch_siblings(page: Page, server: Serv
 async def test_stop_keeps_the_partial_reply(page: Page, server: ServerProcess) -> None:
     thread_id = await new_thread(page)
     await send(page, "Tell me a long story")
-    await page.wait_for_function(
-        "() => document.querySelector('li.assistant .content')?.innerText.length > 15"
-    )
+    await wait_for_reply_text(page, 15)
     await page.click("#stop")
     reply = last_reply(page)
     await expect(reply).to_have_attribute("data-status", "cancelled")
@@ -247,9 +173,7 @@ async def test_reload_mid_stream_resumes_after_the_last_event(
 ) -> None:
     thread_id = await new_thread(page)
     await send(page, "Keep talking while I reload")
-    await page.wait_for_function(
-        "() => document.querySelector('li.assistant .content')?.innerText.length > 15"
-    )
+    await wait_for_reply_text(page, 15)
     followed: list[str] = []
     page.on("request", lambda r: followed.append(r.url) if "/stream" in r.url else None)
     await page.reload()

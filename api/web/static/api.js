@@ -1,7 +1,24 @@
 // Calls to the playground API, the one module that knows its paths. Every non-2xx answer
 // becomes an ApiError carrying the server's `detail`, so callers can show it instead of
-// a generic failure.
+// a generic failure. When the server requires a key, every call sends the one this tab
+// signed in with as `Authorization: Bearer …`, never in a URL.
 import { readEvents } from "./sse.js";
+
+// sessionStorage: the key survives a reload of this tab, not the tab itself.
+const API_KEY = "playground.apiKey";
+
+/** Send `key` with every call from now on, in this tab. */
+export function useKey(key) {
+  sessionStorage.setItem(API_KEY, key);
+}
+
+export function forgetKey() {
+  sessionStorage.removeItem(API_KEY);
+}
+
+export function hasKey() {
+  return sessionStorage.getItem(API_KEY) !== null;
+}
 
 export class ApiError extends Error {
   constructor(status, detail, extra) {
@@ -34,6 +51,8 @@ async function errorFrom(response) {
 
 function options(method, body, signal) {
   const init = { method, signal, headers: { accept: "application/json" } };
+  const key = sessionStorage.getItem(API_KEY);
+  if (key) init.headers.authorization = `Bearer ${key}`;
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -58,7 +77,8 @@ async function request(method, path, body) {
 /**
  * A request answered with Server-Sent Events. Resolves when the stream ends (false when
  * the server answered 204: nothing to follow; the streaming calls below all do the
- * same). fetch is used rather than EventSource because sends and regenerations are POSTs.
+ * same). fetch is used rather than EventSource because sends and regenerations are POSTs,
+ * and because it sends the key as a header.
  * @param {Listener} listener
  */
 async function stream(method, path, body, { onEvent, signal }) {
@@ -82,6 +102,11 @@ function threadPath(threadId) {
 
 function messagesPath(threadId) {
   return `${threadPath(threadId)}/messages`;
+}
+
+/** Who the key belongs to, and whether the server requires one (`auth`); 401 without a good key. */
+export function getMe() {
+  return request("GET", "/api/me");
 }
 
 export function listModels() {

@@ -1,6 +1,7 @@
 // Wires the store to the views. A person's action reaches a handler here through a
 // view's bind… method; the handler calls the API, puts the answer in the store and
-// asks the views to show it. Any failure ends in the error banner.
+// asks the views to show it. Any failure ends in the error banner, but a 401 (no key,
+// a wrong one, or one revoked or expired since) brings back the sign-in form.
 import * as api from "./api.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { threadChanges, titleOf } from "./store.js";
@@ -9,10 +10,12 @@ import { threadChanges, titleOf } from "./store.js";
 
 /**
  * @typedef {object} Views
+ * @property {import("./account-view.js").AccountView} account
  * @property {import("./address-view.js").AddressView} address
  * @property {import("./composer-view.js").ComposerView} composer
  * @property {import("./conversation-view.js").ConversationView} conversation
  * @property {import("./error-view.js").ErrorView} errors
+ * @property {import("./login-view.js").LoginView} login
  * @property {import("./settings-view.js").SettingsView} settings
  * @property {import("./threads-view.js").ThreadsView} threads
  * @property {import("./title-view.js").TitleView} title
@@ -27,7 +30,9 @@ export class Controller {
     this.store = store;
     this.views = views;
     this.frameRequested = false;
-    const { address, composer, conversation, settings, threads } = views;
+    const { account, address, composer, conversation, login, settings, threads } = views;
+    login.bindSignIn(this.guarded(this.signIn));
+    account.bindSignOut(this.guarded(this.signOut));
     threads.bindCreateThread(this.guarded(this.createThread));
     threads.bindLoadMore(this.guarded(this.loadMoreThreads));
     threads.bindSelectThread(this.guarded(this.openThread));
@@ -46,16 +51,26 @@ export class Controller {
     });
   }
 
-  /** Fill the settings pickers, list the threads and reopen the one named in the URL. */
+  /** Open the playground, or the sign-in form when the server wants a key we lack. */
   start() {
-    return this.guarded(async () => {
-      const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
-      this.views.settings.setCatalog(models.data, tools.data);
-      await this.loadThreads();
-      const id = this.views.address.threadId();
-      if (id) await this.openThread(id);
-      this.render();
-    })();
+    return this.guarded(this.enter)();
+  }
+
+  /**
+   * Ask who is calling (a 401 here asks for a key), then fill the settings pickers,
+   * list the threads and reopen the one named in the URL.
+   */
+  async enter() {
+    const { store, views } = this;
+    store.signIn(await api.getMe());
+    views.login.hide();
+    views.account.show(store.me);
+    const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
+    views.settings.setCatalog(models.data, tools.data);
+    await this.loadThreads();
+    const id = views.address.threadId();
+    if (id) await this.openThread(id);
+    this.render();
   }
 
   /** Run an action triggered by the person; report its failure instead of losing it. */
@@ -65,9 +80,55 @@ export class Controller {
         this.views.errors.clear();
         await action.apply(this, args);
       } catch (error) {
-        this.views.errors.show(error);
+        this.fail(error);
       }
     };
+  }
+
+  /** Show why something failed: in the banner, or on the sign-in form for a 401. */
+  fail(error) {
+    if (error instanceof api.ApiError && error.status === 401) this.askForKey(error.detail);
+    else this.views.errors.show(error);
+  }
+
+  // ---- signing in and out ----
+
+  /** @param {string} key typed in the sign-in form */
+  async signIn(key) {
+    this.views.login.clearError();
+    api.useKey(key);
+    await this.enter();
+  }
+
+  signOut() {
+    api.forgetKey();
+    this.views.login.clearError();
+    this.views.address.clear();
+    this.leave();
+  }
+
+  /**
+   * The server refused the call. A key it refused is forgotten and the form says why;
+   * without a key (a first visit, or another call refused at the same time) it just asks.
+   * @param {string} detail the server's reason
+   */
+  askForKey(detail) {
+    if (api.hasKey()) {
+      api.forgetKey();
+      this.views.login.showError(detail);
+    }
+    this.leave();
+  }
+
+  /** Forget the caller and what the page showed them, and ask for a key. */
+  leave() {
+    const { store, views } = this;
+    store.signOut();
+    views.account.show(null);
+    this.showTitle();
+    this.showThreads();
+    this.render();
+    views.login.show();
   }
 
   // ---- showing the store ----
@@ -221,7 +282,7 @@ export class Controller {
     reply.apply(event);
     if (event.event === "error") this.views.errors.show(new api.ApiError("stream", event.data.detail));
     if (event.event === "tool_result" && reply.toolName(event.data.call_id) === "set_thread_title") {
-      this.refreshThread().catch((error) => this.views.errors.show(error));
+      this.refreshThread().catch((error) => this.fail(error));
     }
     this.render();
   }

@@ -1,20 +1,24 @@
 // The page's entry point: a store, one view per part of the page, and the controller
 // that wires them together.
+import { AccountView } from "./account-view.js";
 import { AddressView } from "./address-view.js";
 import { ComposerView } from "./composer-view.js";
 import { Controller } from "./controller.js";
 import { ConversationView } from "./conversation-view.js";
 import { ErrorView } from "./error-view.js";
+import { LoginView } from "./login-view.js";
 import { SettingsView } from "./settings-view.js";
 import { Store } from "./store.js";
 import { ThreadsView } from "./threads-view.js";
 import { TitleView } from "./title-view.js";
 
 const controller = new Controller(new Store(), {
+  account: new AccountView(),
   address: new AddressView(),
   composer: new ComposerView(),
   conversation: new ConversationView(),
   errors: new ErrorView(),
+  login: new LoginView(),
   settings: new SettingsView(),
   threads: new ThreadsView(),
   title: new TitleView(),

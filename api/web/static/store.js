@@ -1,7 +1,15 @@
-// What the page knows, without any DOM: the threads listed in the sidebar, the open
-// thread (its settings included) and its active branch, and the one reply that may be
-// streaming. The controller changes it through these methods and then asks the views
-// to show it.
+// What the page knows, without any DOM: who is signed in, the threads listed in the
+// sidebar, the open thread (its settings included) and its active branch, and the one
+// reply that may be streaming. The controller changes it through these methods and
+// then asks the views to show it.
+
+/**
+ * @typedef {object} Me the caller, as `GET /api/me` answers
+ * @property {string} principal_id
+ * @property {string} name
+ * @property {"member"|"admin"} role
+ * @property {"off"|"required"} auth whether the server requires a key
+ */
 
 /**
  * @typedef {object} Thread
@@ -35,6 +43,8 @@
 
 export class Store {
   constructor() {
+    /** @type {Me|null} null until the server said who is calling */
+    this.me = null;
     /** @type {Thread[]} */
     this.threads = [];
     /** @type {string|null} where the next page of threads starts, if there is one */
@@ -55,6 +65,20 @@ export class Store {
   /** The branch to show: the streaming reply's copy while there is one. */
   get shownMessages() {
     return this.live ? this.live.reply.messages : this.messages;
+  }
+
+  /** @param {Me} me */
+  signIn(me) {
+    this.me = me;
+  }
+
+  /** Forget the caller and all that was loaded for them; their reply goes on on the server. */
+  signOut() {
+    this.stopFollowing();
+    this.closeThread();
+    this.threads = [];
+    this.nextCursor = null;
+    this.me = null;
   }
 
   /** @param {{data: Thread[], next_cursor: string|null}} page the first page */
