@@ -16,6 +16,7 @@ from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.messages import MessageStore, message_in, new_message
 from api.stores.threads import ThreadStore
+from api.unit_of_work import commit, run_unit
 from api.validation import check_content, check_no_nul
 
 
@@ -54,6 +55,9 @@ class MessageService:
         """Store a message without generating (few-shot turns built by hand)."""
         check_content(body.content, self._max_chars)
         check_no_nul(body)
+        return await run_unit(self._session, lambda: self._append(thread_id, body))
+
+    async def _append(self, thread_id: UUID, body: SendMessage) -> Message:
         thread = await self._threads.get(thread_id, lock=True)
         # Nothing is generated, but a bad model or params is still a mistake worth naming.
         resolve_model(self._models, thread, body.model, body.params)
@@ -62,24 +66,30 @@ class MessageService:
         row = new_message(thread_id, parent.id if parent else None, body.role, body.content)
         await self._messages.add([row])
         await self._threads.set_head(thread_id, row.id)
-        await self._session.commit()
+        await commit(self._session, "the message")
         return await self._view(row.id)
 
     async def edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
         """Replace a message's content in place (its replies are left as they are)."""
         check_content(body.content, self._max_chars)
         check_no_nul(body)
+        return await run_unit(self._session, lambda: self._edit(thread_id, message_id, body))
+
+    async def _edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
         await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
         row = message_in(tree, thread_id, message_id)
         if row.status == "in_progress":
             raise ConflictError(f"message {message_id} is still being generated")
         await self._messages.edit(row, body.content)
-        await self._session.commit()
+        await commit(self._session, "the edit")
         return await self._view(row.id)
 
     async def delete(self, thread_id: UUID, message_id: UUID) -> None:
         """Delete a message and its descendants; the head moves up if it was below."""
+        await run_unit(self._session, lambda: self._delete(thread_id, message_id))
+
+    async def _delete(self, thread_id: UUID, message_id: UUID) -> None:
         thread = await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
         row = message_in(tree, thread_id, message_id)
@@ -93,7 +103,7 @@ class MessageService:
         if thread.head_id in {item.id for item in doomed}:
             await self._threads.set_head(thread_id, row.parent_id)
         await self._messages.delete(row)
-        await self._session.commit()
+        await commit(self._session, "the deletion")
 
     async def _view(self, message_id: UUID) -> Message:
         row = await self._messages.get(message_id)

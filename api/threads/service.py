@@ -21,6 +21,7 @@ from api.stores.messages import MessageStore, message_in
 from api.stores.threads import ThreadStore
 from api.threads.cursor import ThreadCursor, decode_cursor, encode_cursor
 from api.tools.registry import ToolRegistry
+from api.unit_of_work import commit, run_unit
 from api.validation import check_model, check_no_nul, check_tools
 from db import models as m
 
@@ -56,6 +57,11 @@ class ThreadService:
             list(self._tools.default_names()) if data.tools is None else data.tools
         )
         check_tools(self._tools, tools)
+        return await run_unit(self._session, lambda: self._create(data, model, tools))
+
+    async def _create(
+        self, data: ThreadCreate, model: str, tools: list[str | ClientFunction]
+    ) -> Thread:
         row = await self._threads.add(
             m.Thread(
                 id=uuid.uuid4(),
@@ -69,7 +75,7 @@ class ThreadService:
                 metadata_=data.metadata or {},
             )
         )
-        await self._session.commit()
+        await commit(self._session, "the thread")
         return to_thread(row)
 
     async def list(self, limit: int, cursor: str | None, owner: UUID | None = None) -> ThreadPage:
@@ -98,6 +104,9 @@ class ThreadService:
     async def update(self, thread_id: UUID, data: ThreadUpdate) -> Thread:
         """Change the fields present in ``data``."""
         check_no_nul(data)
+        return await run_unit(self._session, lambda: self._update(thread_id, data))
+
+    async def _update(self, thread_id: UUID, data: ThreadUpdate) -> Thread:
         row = await self._threads.get(thread_id, lock=True)
         changes: dict[str, Any] = {
             name: getattr(data, name)
@@ -114,18 +123,24 @@ class ThreadService:
         if "metadata" in changes:
             changes["metadata_"] = changes.pop("metadata")
         row = await self._threads.change(row, changes)
-        await self._session.commit()
+        await commit(self._session, "the change")
         return to_thread(row)
 
     async def delete(self, thread_id: UUID) -> None:
         """Delete a thread and its messages, stopping its generation first."""
+        await run_unit(self._session, lambda: self._delete(thread_id))
+
+    async def _delete(self, thread_id: UUID) -> None:
         row = await self._threads.get(thread_id)
         await self._generations.cancel(thread_id)
         await self._threads.delete(row)
-        await self._session.commit()
+        await commit(self._session, "the deletion")
 
     async def fork(self, thread_id: UUID, message_id: UUID) -> Thread:
         """A new thread holding a copy of the path root→``message_id`` and the same settings."""
+        return await run_unit(self._session, lambda: self._fork(thread_id, message_id))
+
+    async def _fork(self, thread_id: UUID, message_id: UUID) -> Thread:
         source = await self._threads.get(thread_id)
         tree = await self._messages.tree(thread_id)
         target = message_in(tree, thread_id, message_id)
@@ -150,14 +165,17 @@ class ThreadService:
         )
         head_id = await self._messages.copy_path(path, fork.id)
         await self._threads.set_head(fork.id, head_id, activity=False)
-        await self._session.commit()
+        await commit(self._session, "the fork")
         return to_thread(await self._threads.get(fork.id))
 
     async def set_head(self, thread_id: UUID, message_id: UUID) -> Thread:
         """Make the newest leaf under ``message_id`` the head of the thread."""
+        return await run_unit(self._session, lambda: self._set_head(thread_id, message_id))
+
+    async def _set_head(self, thread_id: UUID, message_id: UUID) -> Thread:
         await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
         target = message_in(tree, thread_id, message_id)
         await self._threads.set_head(thread_id, tree.newest_leaf(target.id).id, activity=False)
-        await self._session.commit()
+        await commit(self._session, "the branch switch")
         return to_thread(await self._threads.get(thread_id))
