@@ -102,6 +102,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             upgrade(url)
             if not settings.models.upstream_enabled:
                 print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
+            if args.workers > 1:
+                return _serve_workers(url, args)
             uvicorn.run(
                 create_app(url, settings, host=args.host),
                 host=args.host,
@@ -112,6 +114,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             if embedded is not None:
                 _stop_embedded_if_started(embedded, settings.db.data_dir)
+    return 0
+
+
+def _serve_workers(url: str, args: argparse.Namespace) -> int:
+    """Serve with several processes; end as one serving process would have ended."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    from api.workers import serve_workers
+
+    stopped_by = serve_workers(url, args)
+    if stopped_by == signal.SIGTERM:
+        raise _Terminated
+    if stopped_by is None:
+        print("a worker failed to start: serve stopped the others", file=sys.stderr)
+        return STARTUP_FAILURE
     return 0
 
 
@@ -246,6 +263,17 @@ def _add_script_command(
     parser.set_defaults(handler=handler)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``playground`` command."""
     parser = argparse.ArgumentParser(prog="playground", description=__doc__)
@@ -260,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=10.0,
         help="seconds running replies may take to finish on SIGTERM",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes serving the port (each with its own database pool)",
     )
     serve.add_argument(
         "--insecure",
