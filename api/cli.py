@@ -13,13 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.auth.commands import Action, add_key_commands, run_key_action
+# Light at import, the rest imported where used: each worker of `serve --workers N`
+# imports this module again (multiprocessing's spawn reruns the parent's __main__)
+# before it can answer uvicorn's health check, which kills workers slow to answer.
 from api.settings import LOOPBACK_HOSTS, Settings, load_settings
-from db.urls import resolve_database_url
 
 if TYPE_CHECKING:
     from types import FrameType
 
+    from api.auth.commands import Action
     from db.embedded import EmbeddedServer
 
 logger = logging.getLogger("playground")
@@ -170,6 +172,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
         return _db_stop(settings)
 
     from db.migrate import downgrade, upgrade
+    from db.urls import resolve_database_url
 
     url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     if args.action == "upgrade":
@@ -182,6 +185,8 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 def _key_handler(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from api.auth.commands import run_key_action
+
         return run_key_action(action, args, settings)
 
     return handler
@@ -207,6 +212,7 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
         if not _scripts_missing(exc):
             raise
         raise _needs_checkout("seed") from None
+    from db.urls import resolve_database_url
 
     url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     return seed(url, settings)
@@ -310,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
         "revision", nargs="?", default=None, help="upgrade/downgrade only (default head/-1)"
     )
     database.set_defaults(handler=_db)
+
+    from api.auth.commands import add_key_commands
 
     add_key_commands(commands, _key_handler)
 
