@@ -68,9 +68,19 @@ async def metric(base_url: str, name: str, **labels: str) -> float:
 @pytest.fixture(scope="module")
 def server(migrated_database_url: str, fake_upstream_url: str) -> Iterator[ServerProcess]:
     served = start_workers(migrated_database_url, fake_upstream_url)
-    children = psutil.Process(served.process.pid).children(recursive=True)
     yield served
-    stop_leftovers(served, children)
+    stop_leftovers(served, psutil.Process(served.process.pid).children(recursive=True))
+
+
+async def reply_owners(db_engine: AsyncEngine, thread_ids: list[str]) -> set[str]:
+    """The processes that ran the replies in these threads: each ran on the worker that
+    took its request, which stored its instance id as the generation's owner."""
+    async with db_engine.connect() as connection:
+        owners = await connection.scalars(
+            text("SELECT DISTINCT owner FROM generation WHERE thread_id = ANY(:ids)"),
+            {"ids": [uuid.UUID(thread_id) for thread_id in thread_ids]},
+        )
+        return set(owners.all())
 
 
 async def test_concurrent_requests_all_succeed_and_both_workers_serve(
@@ -90,14 +100,15 @@ async def test_concurrent_requests_all_succeed_and_both_workers_serve(
         assert listed.status_code == 200, listed.text
         return str(thread["id"])
 
-    thread_ids = await asyncio.gather(*(converse(index) for index in range(30)))
-    # Each reply ran on the worker that took its request, which stored itself as owner.
-    async with db_engine.connect() as connection:
-        owners = await connection.scalars(
-            text("SELECT DISTINCT owner FROM generation WHERE thread_id = ANY(:ids)"),
-            {"ids": [uuid.UUID(thread_id) for thread_id in thread_ids]},
-        )
-        assert len(owners.all()) == 2
+    # Which worker accepts is the kernel's choice, and one may take a whole burst of
+    # connections; rounds go on (a few at most) until both ran replies.
+    owners: set[str] = set()
+    for _ in range(5):
+        thread_ids = await asyncio.gather(*(converse(index) for index in range(30)))
+        owners |= await reply_owners(db_engine, thread_ids)
+        if len(owners) == 2:
+            break
+    assert len(owners) == 2
 
 
 async def test_a_reply_is_followed_from_any_worker(
@@ -117,7 +128,7 @@ async def test_a_reply_is_followed_from_any_worker(
         assert resumed.names()[-2:] == ["message.completed", "done"]
         return resumed.deltas()
 
-    # Fresh connections: some reach the worker running the reply, some the other.
+    # Each on a fresh connection, to whichever worker the kernel picks.
     rests = await asyncio.gather(*(follow() for _ in range(6)))
     assert {"".join(first) + rest for rest in rests} == {reply_text(60)}
     row = await wait_until_settled(db_engine, reply_id)
