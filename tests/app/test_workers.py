@@ -104,7 +104,7 @@ async def test_concurrent_requests_all_succeed_and_both_workers_serve(
     # connections; rounds go on (a few at most) until both ran replies.
     owners: set[str] = set()
     for _ in range(5):
-        thread_ids = await asyncio.gather(*(converse(index) for index in range(30)))
+        thread_ids = await asyncio.gather(*(converse(index) for index in range(12)))
         owners |= await reply_owners(db_engine, thread_ids)
         if len(owners) == 2:
             break
