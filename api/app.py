@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -29,6 +31,13 @@ from api.streams.controller import GenerationController
 from api.threads.controller import ThreadController
 from api.web.controller import web_router
 from api.web.openapi import docs_plugins, docs_router
+
+# What ``playground serve --workers N`` hands its workers, which build the app by import
+# string (``APP_FACTORY``) in fresh processes: the database it resolved (and migrated),
+# and the host it serves on. Set by serve, not settings a person sets.
+APP_FACTORY = "api.app:app_from_environment"
+WORKER_DATABASE_URL = "PLAYGROUND_WORKER_DATABASE_URL"
+WORKER_HOST = "PLAYGROUND_WORKER_HOST"
 
 
 def create_app(
@@ -79,3 +88,17 @@ def create_app(
         before_send=[send_request_id],
         cors_config=cors_config(config.access),
     )
+
+
+def app_from_environment() -> Litestar:
+    """The app of one worker of ``playground serve --workers N``, built by uvicorn in
+    each worker process from what serve put in the environment (``WORKER_DATABASE_URL``,
+    ``WORKER_HOST``) and the settings; the same app ``create_app`` builds for one process."""
+    try:
+        database_url, host = os.environ[WORKER_DATABASE_URL], os.environ[WORKER_HOST]
+    except KeyError as exc:
+        raise RuntimeError(
+            f"{exc.args[0]} is unset: {APP_FACTORY} builds the workers of "
+            "`playground serve --workers N`, which sets it"
+        ) from None
+    return create_app(database_url, load_settings(), host=host)

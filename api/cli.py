@@ -13,13 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.auth.commands import Action, add_key_commands, run_key_action
+# Light at import, the rest imported where used: each worker of `serve --workers N`
+# imports this module again (multiprocessing's spawn reruns the parent's __main__)
+# before it can answer uvicorn's health check, which kills workers slow to answer.
 from api.settings import LOOPBACK_HOSTS, Settings, load_settings
-from db.urls import resolve_database_url
 
 if TYPE_CHECKING:
     from types import FrameType
 
+    from api.auth.commands import Action
     from db.embedded import EmbeddedServer
 
 logger = logging.getLogger("playground")
@@ -102,6 +104,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             upgrade(url)
             if not settings.models.upstream_enabled:
                 print("no OPENAI_API_KEY: replies come from the offline model", file=sys.stderr)
+            if args.workers > 1:
+                return _serve_workers(url, args)
             uvicorn.run(
                 create_app(url, settings, host=args.host),
                 host=args.host,
@@ -112,6 +116,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             if embedded is not None:
                 _stop_embedded_if_started(embedded, settings.db.data_dir)
+    return 0
+
+
+def _serve_workers(url: str, args: argparse.Namespace) -> int:
+    """Serve with several processes; end as one serving process would have ended."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    from api.workers import serve_workers
+
+    stopped_by = serve_workers(url, args)
+    if stopped_by == signal.SIGTERM:
+        raise _Terminated
+    if stopped_by is None:
+        print("a worker failed to start: serve stopped the others", file=sys.stderr)
+        return STARTUP_FAILURE
     return 0
 
 
@@ -153,6 +172,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
         return _db_stop(settings)
 
     from db.migrate import downgrade, upgrade
+    from db.urls import resolve_database_url
 
     url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     if args.action == "upgrade":
@@ -165,6 +185,8 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 def _key_handler(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from api.auth.commands import run_key_action
+
         return run_key_action(action, args, settings)
 
     return handler
@@ -190,6 +212,7 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
         if not _scripts_missing(exc):
             raise
         raise _needs_checkout("seed") from None
+    from db.urls import resolve_database_url
 
     url = resolve_database_url(settings.db.database_url, settings.db.data_dir)
     return seed(url, settings)
@@ -246,6 +269,17 @@ def _add_script_command(
     parser.set_defaults(handler=handler)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``playground`` command."""
     parser = argparse.ArgumentParser(prog="playground", description=__doc__)
@@ -262,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds running replies may take to finish on SIGTERM",
     )
     serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes serving the port (each with its own database pool)",
+    )
+    serve.add_argument(
         "--insecure",
         action="store_true",
         help="allow PLAYGROUND_AUTH=off on a non-loopback host (anyone may call the API)",
@@ -276,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
         "revision", nargs="?", default=None, help="upgrade/downgrade only (default head/-1)"
     )
     database.set_defaults(handler=_db)
+
+    from api.auth.commands import add_key_commands
 
     add_key_commands(commands, _key_handler)
 

@@ -10,7 +10,7 @@ process starts, prometheus-client keeps the values in files there instead, and
 ``/metrics`` (``api.http.metrics``) adds up every worker's; the gauges say how
 (``livesum``: the sum over live processes, whose gauge files are there). A process
 that stops cleanly removes its gauge files; a killed one's stay until its supervisor
-calls ``prometheus_client.multiprocess.mark_process_dead``.
+calls ``forget_dead_process`` (``playground serve --workers N`` does, see ``api.workers``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from sqlalchemy import Engine, event
 from sqlalchemy.pool import QueuePool
 
 PREFIX = "playground"
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Read when prometheus-client reads it, at import: it picks its storage then, for good.
-MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+MULTIPROCESS = MULTIPROC_DIR in os.environ
 
 GENERATIONS_STARTED = Counter(
     f"{PREFIX}_generations_started", "Generations started by this service", ["model"]
@@ -123,6 +124,17 @@ def forget_this_process() -> None:
     if MULTIPROCESS:
         # prometheus-client leaves this function unannotated.
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def forget_dead_process(pid: int) -> None:
+    """In multiprocess mode, take the gauges of process ``pid``, which died without
+    cleaning up, out of the sums; for the supervisor of the workers.
+
+    Asks the environment now, not at import: a supervisor may set the directory after
+    it imported this module, before it started the workers.
+    """
+    if MULTIPROC_DIR in os.environ:
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 # The engines of the apps in this process (one, except in tests).

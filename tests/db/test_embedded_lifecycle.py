@@ -7,12 +7,11 @@ running is stopped afterwards.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -20,10 +19,8 @@ import pytest
 
 from db.embedded import stop_embedded
 from tests.fixtures.app import app_settings_env
-from tests.fixtures.processes import PROCESS_ENV
+from tests.fixtures.processes import PROCESS_ENV, serving_url, workers_of
 from tests.fixtures.upstream import REPO_ROOT
-
-READY = re.compile(r"Uvicorn running on (http://\S+)")
 
 # Each test starts and stops a cluster or two (initdb included) and serve processes.
 pytestmark = pytest.mark.timeout(180)
@@ -70,14 +67,17 @@ def assert_stopped(data_dir: Path) -> None:
     assert "is not running" in status.stdout
 
 
-def serve_until(sig: int, data_dir: Path, upstream_url: str) -> tuple[int, str]:
-    """Run serve on ``data_dir``; once it answers, send ``sig``. Its exit code and stderr.
+def serve_until(
+    sig: int, data_dir: Path, upstream_url: str, args: Sequence[str] = ()
+) -> tuple[int, str]:
+    """Run serve on ``data_dir`` (with ``args``); once it answers, send ``sig``. Its exit
+    code and stderr.
 
     Not ``start_server``: its reader thread keeps the lines serve prints as it exits out
     of reach, and those lines say what happened to the cluster.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", "0"],
+        [sys.executable, "-m", "api.cli", "serve", "--port", "0", *args],
         cwd=REPO_ROOT,
         env=embedded_env(data_dir, app_settings_env(upstream_url, PROCESS_ENV)),
         stdout=subprocess.DEVNULL,
@@ -89,11 +89,11 @@ def serve_until(sig: int, data_dir: Path, upstream_url: str) -> tuple[int, str]:
     try:
         for line in process.stderr:
             output.append(line)
-            if match := READY.search(line):
+            if url := serving_url("".join(output), workers_of(args)):
                 break
         else:
-            raise AssertionError("serve exited before listening:\n" + "".join(output))
-        assert httpx.get(f"{match.group(1)}/healthz", timeout=10).status_code == 200
+            raise AssertionError("serve exited before serving:\n" + "".join(output))
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
         assert_running(data_dir)
         process.send_signal(sig)
         output.append(process.stderr.read())  # up to its exit, which closes the pipe
@@ -116,6 +116,18 @@ def test_serve_stops_the_embedded_postgres_it_started(
     code, output = serve_until(sig, data_dir, fake_upstream_url)
     assert code == exit_code, output
     assert "stopped the embedded Postgres it started" in output
+    assert_stopped(data_dir)
+
+
+def test_serve_with_workers_stops_the_embedded_postgres_after_them(
+    data_dir: Path, fake_upstream_url: str
+) -> None:
+    code, output = serve_until(signal.SIGTERM, data_dir, fake_upstream_url, ["--workers", "2"])
+    assert code == -signal.SIGTERM, output
+    assert output.count("starting embedded Postgres") == 1
+    # Both workers were done with it (their apps shut down) before it stopped.
+    stopped = output.index("stopped the embedded Postgres it started")
+    assert output.count("Application shutdown complete.", 0, stopped) == 2
     assert_stopped(data_dir)
 
 
