@@ -23,6 +23,8 @@ async def no_key_leaks(
     async with httpx.AsyncClient(base_url=auth_app.base_url, headers=headers) as http:
         SEEN_BODIES.append((await http.get("/metrics")).text)
         SEEN_BODIES.append((await http.get("/api/keys")).text)
+        # A refused request logs a line, so the capture is known to work.
+        await http.get("/api/threads", headers={"Authorization": "Bearer pgk_wrong"})
     secrets = [*CREATED_KEYS, TEST_ENV["OPENAI_API_KEY"]]
     assert captured_logs.lines, "the servers' logs should have been captured"
     everything = "\n".join([*captured_logs.lines, *SEEN_BODIES])
