@@ -3,9 +3,6 @@ request can fail to authenticate; a revoked key failing at once on every process
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
@@ -14,24 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import RunningApp
-from tests.fixtures.auth import AUTH_ENV, CREATED_KEYS, SEEN_BODIES, Caller, create_key
+from tests.fixtures.auth import AUTH_ENV, SEEN_BODIES, Caller, create_key, keys_cli
 from tests.fixtures.processes import ServerProcess, start_server
-from tests.fixtures.upstream import REPO_ROOT
-
-
-def keys_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """``playground keys ...`` on the test database."""
-    result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "keys", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    SEEN_BODIES.extend([result.stderr])
-    return result
 
 
 async def anonymous(running: RunningApp, method: str, url: str, **kwargs: object) -> httpx.Response:
@@ -174,7 +155,6 @@ def test_keys_cli_creates_lists_and_revokes(migrated_database_url: str) -> None:
     )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
-    CREATED_KEYS.append(key)
     assert key.startswith("pgk_")
     key_id = created.stdout.split()[0]
     assert "tokens_per_day=1000" in created.stdout

@@ -8,10 +8,7 @@ CLI, as an operator would.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -27,25 +24,10 @@ from tests.browser.helpers import (
     wait_for_reply_text,
     wait_idle,
 )
+from tests.fixtures.auth import cli_key
 from tests.fixtures.processes import ServerProcess, start_server
-from tests.fixtures.upstream import REPO_ROOT
 
 KEY_STORAGE = "playground.apiKey"
-
-
-def keys_command(database_url: str, *args: str) -> str:
-    """Run ``playground keys …`` on the database; its last line of output."""
-    done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "keys", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +42,7 @@ def server(migrated_database_url: str, fake_upstream_url: str) -> Iterator[Serve
 @pytest.fixture(scope="module")
 def member_key(migrated_database_url: str) -> str:
     """A member's key, made with ``playground keys create``."""
-    return keys_command(migrated_database_url, "create", "--name", "page member")
+    return cli_key(migrated_database_url, "create", "--name", "page member")
 
 
 @pytest.fixture
@@ -151,10 +133,10 @@ async def test_reload_mid_stream_keeps_the_key_and_resumes(
 async def test_a_revoked_key_brings_back_the_form_with_the_reason(
     page: Page, server: ServerProcess, migrated_database_url: str
 ) -> None:
-    key = keys_command(migrated_database_url, "create", "--name", "soon revoked")
+    key = cli_key(migrated_database_url, "create", "--name", "soon revoked")
     await sign_in(page, key)
     me = await api(server, "GET", "/api/me", headers=bearer(key))
-    keys_command(migrated_database_url, "revoke", me["key_id"])
+    cli_key(migrated_database_url, "revoke", me["key_id"])
 
     await page.click("#new-thread")
     await expect(page.locator("#login")).to_be_visible()

@@ -8,10 +8,7 @@ the browser must keep the API from it.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,33 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.settings import load_settings
 from tests.fixtures.app import app_settings_env, serve
-from tests.fixtures.auth import CREATED_KEYS
+from tests.fixtures.auth import cli_key
 from tests.fixtures.browser import TIMEOUT_MS
-from tests.fixtures.upstream import REPO_ROOT
 
 FRONT_END_FILES = Path(__file__).parent / "front_end"
 
 # Runs the page's flow; it resolves once the reply is shown or the page gave up.
 TALK = "args => window.talk(args)"
 CONTENT = "Hello from a front-end on another origin"
-
-
-def api_key(database_url: str) -> str:
-    """A real member key, created as an operator would (``playground keys create``); the
-    page sends it as ``Authorization: Bearer`` on every request, so the browser
-    preflights each one with ``Authorization``, which the CORS setup must allow."""
-    created = subprocess.run(
-        [sys.executable, "-m", "api.cli", "keys", "create", "--name", "cross-origin page"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    key = created.stdout.strip().splitlines()[-1]
-    CREATED_KEYS.append(key)
-    return key
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -96,7 +74,9 @@ def origins() -> Iterator[Origins]:
 
 @pytest.fixture(scope="module")
 def key(migrated_database_url: str) -> str:
-    return api_key(migrated_database_url)
+    """A real member key, created as an operator would; the page sends it as
+    ``Authorization: Bearer`` on every request, so the browser preflights each one."""
+    return cli_key(migrated_database_url, "create", "--name", "cross-origin page")
 
 
 @pytest.fixture(scope="module")
