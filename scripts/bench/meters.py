@@ -1,4 +1,5 @@
-"""CPU seconds and resident memory of a process tree, read from the outside with psutil."""
+"""CPU seconds and resident memory of process trees, read from the outside with psutil,
+and the readings of every process sharing the machine over one run (:class:`Window`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import threading
 import time
 
 import psutil
+
+from scripts.bench.stats import Readings, process_usage
 
 
 class TreeMeter:
@@ -87,3 +90,69 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.meter.rss_bytes())
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the machine's cores spent busy so far (neither idle nor waiting on I/O)."""
+    times = psutil.cpu_times()
+    return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
+
+
+class Meters:
+    """The process trees that share the machine while a target runs (None: not there)."""
+
+    def __init__(
+        self,
+        relay: TreeMeter | None,
+        upstream: TreeMeter,
+        database: TreeMeter | None,
+        client: TreeMeter,
+    ) -> None:
+        self.relay, self.upstream, self.database, self.client = relay, upstream, database, client
+
+    def cpu(self) -> list[float | None]:
+        """CPU seconds so far of the relay, upstream, database and client (None: not run),
+        and last, of the whole machine (every core, busy time only)."""
+        return [
+            *(
+                meter.cpu_s() if meter else None
+                for meter in (self.relay, self.upstream, self.database, self.client)
+            ),
+            machine_busy_s(),
+        ]
+
+
+class Window:
+    """A ``with`` block over one run: every process's CPU, and the relay's peak RSS."""
+
+    def __init__(self, meters: Meters) -> None:
+        self.meters = meters
+        self.rss = PeakRss(meters.relay) if meters.relay else None
+        self.before: list[float | None] = []
+        self.after: list[float | None] = []
+
+    def __enter__(self) -> Window:
+        self.before = self.meters.cpu()
+        if self.rss:
+            self.rss.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.rss:
+            self.rss.__exit__()
+        self.after = self.meters.cpu()
+
+    def readings(self, wall_s: float) -> Readings:
+        """What each process used over the block, as shares of ``wall_s`` too; "other" is
+        the machine's busy time that none of them used (other processes, the kernel)."""
+        spent = [
+            None if before is None or after is None else after - before
+            for before, after in zip(self.before, self.after, strict=True)
+        ]
+        *trees, machine = spent
+        used = [None if cpu is None else process_usage(cpu, wall_s) for cpu in trees]
+        relay = used[0]
+        if relay is not None and self.rss is not None:
+            relay = process_usage(relay.cpu_s, wall_s, self.rss.peak)
+        other = max((machine or 0.0) - sum(cpu for cpu in trees if cpu is not None), 0.0)
+        return Readings(relay, used[1], used[2], used[3], process_usage(other, wall_s))

@@ -20,7 +20,7 @@ from pathlib import Path
 import openai
 
 from scripts.bench.database import open_embedded_database, open_server_database
-from scripts.bench.levels import LevelFactory, Log, Meters, run_levels, sql_runs
+from scripts.bench.levels import LevelFactory, Log, run_loads, sql_runs
 from scripts.bench.litellm_proxy import (
     LITELLM_SPEC,
     install_litellm,
@@ -35,7 +35,7 @@ from scripts.bench.load import (
     playground_client,
     playground_request,
 )
-from scripts.bench.meters import TreeMeter
+from scripts.bench.meters import Meters, TreeMeter
 from scripts.bench.processes import playground_env, start_playground
 from scripts.bench.records import (
     DIRECT,
@@ -43,6 +43,7 @@ from scripts.bench.records import (
     PLAYGROUND,
     BenchConfig,
     LevelResult,
+    RateResult,
     RequestSample,
     SqlRun,
     TargetResult,
@@ -52,9 +53,9 @@ from scripts.bench.records import (
 def _openai_factory(base_url: str, api_key: str, config: BenchConfig) -> LevelFactory:
     @contextlib.asynccontextmanager
     async def factory(
-        concurrency: int, total: int, content: str, expected: str
+        pool: int, total: int, content: str, expected: str
     ) -> AsyncIterator[RequestFn]:
-        async with openai_client(base_url, api_key, concurrency, config.level_timeout_s) as client:
+        async with openai_client(base_url, api_key, pool, config.level_timeout_s) as client:
 
             async def request(_: int) -> RequestSample:
                 return await openai_request(client, config.model, content, expected)
@@ -67,9 +68,9 @@ def _openai_factory(base_url: str, api_key: str, config: BenchConfig) -> LevelFa
 def _playground_factory(base_url: str, config: BenchConfig) -> LevelFactory:
     @contextlib.asynccontextmanager
     async def factory(
-        concurrency: int, total: int, content: str, expected: str
+        pool: int, total: int, content: str, expected: str
     ) -> AsyncIterator[RequestFn]:
-        async with playground_client(base_url, concurrency, config.level_timeout_s) as http:
+        async with playground_client(base_url, pool, config.level_timeout_s) as http:
             # One fresh thread per request, created before the timed window: a send
             # then measures the relay, not thread creation or a growing history.
             threads = await create_threads(http, config.model, total)
@@ -88,8 +89,17 @@ def _client_meter() -> TreeMeter:
 
 
 def _idle_rss_mb(meter: TreeMeter) -> float:
+    """Resident memory of the idle tree once start-up is over: after a second, as soon as
+    two readings half a second apart differ by less than 1 MB (at most 10 s)."""
     time.sleep(1.0)
-    return meter.rss_bytes() / 2**20
+    last = meter.rss_bytes()
+    for _ in range(18):
+        time.sleep(0.5)
+        now = meter.rss_bytes()
+        if abs(now - last) < 2**20:
+            break
+        last = now
+    return now / 2**20
 
 
 def run_direct(
@@ -98,9 +108,13 @@ def run_direct(
     """The SDK straight to the upstream at every level: the baseline the relays are held to."""
     meters = Meters(None, upstream, None, _client_meter())
     factory = _openai_factory(upstream_url, "bench-key", config)
-    levels = asyncio.run(run_levels(DIRECT, factory, meters, config, None, log))
+    levels, rates = asyncio.run(run_loads(DIRECT, factory, meters, config, None, log))
     return TargetResult(
-        name=DIRECT, status="ok", version=f"openai {openai.__version__}", levels=levels
+        name=DIRECT,
+        status="ok",
+        version=f"openai {openai.__version__}",
+        levels=levels,
+        rates=rates,
     )
 
 
@@ -112,19 +126,21 @@ def run_playground(
     work_dir: Path,
     log: Log,
 ) -> tuple[TargetResult, list[SqlRun], str]:
-    """The playground on a fresh database: its levels, its SQL runs, and that database."""
-    log("playground: preparing a fresh database…")
+    """The playground on a fresh database: its levels and rates, its SQL runs, and that
+    database's description."""
+    name = PLAYGROUND
+    log(f"{name}: preparing a fresh database…")
     database = (
         open_server_database(database_url) if database_url else open_embedded_database(work_dir)
     )
     try:
-        log(f"playground: {database.description}; counting with {database.counter.method}")
+        log(f"{name}: {database.description}; counting with {database.counter.method}")
         env = playground_env(database.url, upstream_url, config.model, work_dir / "data")
         service = start_playground(env)
         try:
             meter = TreeMeter(service.pid)
             idle = _idle_rss_mb(meter)
-            log(f"playground: serving on {service.url}, idle RSS {idle:.0f} MB")
+            log(f"{name}: serving on {service.url}, idle RSS {idle:.0f} MB")
             meters = Meters(
                 meter,
                 upstream,
@@ -133,17 +149,24 @@ def run_playground(
             )
             factory = _playground_factory(service.url, config)
 
-            async def measure() -> tuple[list[LevelResult], list[SqlRun]]:
-                levels = await run_levels(PLAYGROUND, factory, meters, config, database, log)
-                return levels, await sql_runs(factory, database, config, log)
+            async def measure() -> tuple[list[LevelResult], list[RateResult], list[SqlRun]]:
+                levels, rates = await run_loads(name, factory, meters, config, database, log)
+                sql = await sql_runs(factory, database, config, log)
+                return levels, rates, sql
 
-            levels, sql = asyncio.run(measure())
+            levels, rates, sql = asyncio.run(measure())
         except Exception:
-            log("playground output (tail):\n" + service.tail())
+            log(f"{name} output (tail):\n" + service.tail())
             raise
         finally:
             service.stop()
-        target = TargetResult(name=PLAYGROUND, status="ok", idle_rss_mb=idle, levels=levels)
+        target = TargetResult(
+            name=name,
+            status="ok",
+            idle_rss_mb=idle,
+            levels=levels,
+            rates=rates,
+        )
         return target, sql, database.description
     finally:
         database.close()
@@ -172,12 +195,17 @@ def run_litellm(
         log(f"litellm: serving on {service.url}, idle RSS {idle:.0f} MB")
         meters = Meters(meter, upstream, None, _client_meter())
         factory = _openai_factory(service.url, key, config)
-        levels = asyncio.run(run_levels(LITELLM, factory, meters, config, None, log))
+        levels, rates = asyncio.run(run_loads(LITELLM, factory, meters, config, None, log))
     except Exception:
         log("litellm output (tail):\n" + service.tail())
         raise
     finally:
         service.stop()
     return TargetResult(
-        name=LITELLM, status="ok", version=f"litellm {version}", idle_rss_mb=idle, levels=levels
+        name=LITELLM,
+        status="ok",
+        version=f"litellm {version}",
+        idle_rss_mb=idle,
+        levels=levels,
+        rates=rates,
     )
