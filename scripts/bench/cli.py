@@ -32,6 +32,7 @@ from scripts.bench.records import (
     BenchResult,
     MachineInfo,
     TargetResult,
+    playground_name,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +63,13 @@ def _rates(text: str) -> list[float]:
     return _positive_list(text, float, "5,10,20")
 
 
+def _workers(text: str) -> list[int]:
+    workers = _positive_list(text, int, "1,2")
+    if not workers:
+        raise argparse.ArgumentTypeError("at least one worker count, e.g. 1 or 1,2")
+    return list(dict.fromkeys(workers))
+
+
 def _targets(text: str) -> list[str]:
     targets = [part.strip() for part in text.split(",") if part.strip()]
     unknown = sorted(set(targets) - set(TARGETS))
@@ -71,7 +79,7 @@ def _targets(text: str) -> list[str]:
 
 
 def _add_load_arguments(parser: argparse.ArgumentParser, defaults: BenchConfig) -> None:
-    """The flags of the two loops."""
+    """The flags of the two loops and of the playground's worker processes."""
     parser.add_argument(
         "--levels",
         type=_levels,
@@ -98,6 +106,12 @@ def _add_load_arguments(parser: argparse.ArgumentParser, defaults: BenchConfig) 
     )
     parser.add_argument(
         "--seed", type=int, default=defaults.seed, help="seed of the open loop's arrivals"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=defaults.workers,
+        help="playground serve --workers N; a list (1,2) runs the playground once per value",
     )
 
 
@@ -193,12 +207,27 @@ def _run_target(
     if name == DIRECT:
         result.targets.append(run_direct(upstream_url, upstream, config, log))
     elif name == PLAYGROUND:
-        target, sql, description = run_playground(
-            upstream_url, upstream, config, database_url, work_dir, log
-        )
-        result.targets.append(target)
-        result.sql_runs.extend(sql)
-        result.config = msgspec.structs.replace(config, database=description)
+        for index, workers in enumerate(config.workers):
+            try:
+                target, sql, description = run_playground(
+                    upstream_url,
+                    upstream,
+                    config,
+                    database_url,
+                    work_dir,
+                    log,
+                    workers=workers,
+                    # The statements per reply do not depend on the worker count.
+                    with_sql=index == 0,
+                )
+            except Exception as exc:
+                log(f"{playground_name(workers)}: failed: {exc}")
+                result.targets.append(_failed(playground_name(workers), exc))
+                continue
+            result.targets.append(target)
+            result.sql_runs.extend(sql)
+            if index == 0:
+                result.config = msgspec.structs.replace(result.config, database=description)
     elif name == LITELLM:
         result.targets.append(
             run_litellm(upstream_url, upstream, config, work_dir, install_litellm, log)
@@ -271,6 +300,7 @@ def run_from_args(args: argparse.Namespace, *, database_url: str | None, command
             rates=args.rates,
             rate_seconds=args.rate_seconds,
             seed=args.seed,
+            workers=args.workers,
             chunks=args.chunks,
             interval_ms=args.interval_ms,
             targets=targets,

@@ -16,6 +16,17 @@ LITELLM = "litellm"
 TARGETS = (DIRECT, PLAYGROUND, LITELLM)
 
 
+def playground_name(workers: int) -> str:
+    """The playground's target name: ``playground`` with one worker, ``playground-2w``
+    with two, so runs with different worker counts sit side by side in one result."""
+    return PLAYGROUND if workers == 1 else f"{PLAYGROUND}-{workers}w"
+
+
+def is_playground(name: str) -> bool:
+    """Whether target ``name`` is the playground, with any number of workers."""
+    return name == PLAYGROUND or name.startswith(f"{PLAYGROUND}-")
+
+
 SqlMethod = Literal["pg_stat_statements", "pg_stat_database"]
 
 
@@ -109,6 +120,8 @@ class TargetResult(msgspec.Struct, kw_only=True):
     # "ok", "not installed", "skipped" or "failed: <why>".
     status: str
     version: str | None = None
+    # Worker processes of a relay (None: the direct client, no relay).
+    workers: int | None = None
     idle_rss_mb: float | None = None
     levels: list[LevelResult] = msgspec.field(default_factory=list)
     rates: list[RateResult] = msgspec.field(default_factory=list)
@@ -164,6 +177,8 @@ class BenchConfig(msgspec.Struct, frozen=True, kw_only=True):
     chunks: int = 50
     interval_ms: float = 20.0
     targets: list[str] = msgspec.field(default_factory=lambda: list(TARGETS))
+    # The playground runs once per value, as ``playground serve --workers N``.
+    workers: list[int] = msgspec.field(default_factory=lambda: [1])
     # The longest one request may run; a level's requests still running this long
     # after it started them are cut off, as errors.
     level_timeout_s: float = 120.0

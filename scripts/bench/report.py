@@ -245,6 +245,7 @@ def render_markdown(result: BenchResult) -> str:
             for t in result.targets
             if t.status == "ok" and t.idle_rss_mb is not None
         ],
+        workers=[f"{t.name} {t.workers}" for t in result.targets if t.status == "ok" and t.workers],
         capacity_rows=_capacity_rows(result, comparisons),
         rate_rows=_rate_rows(result, compare_rates(result)),
         load_rows=[

@@ -33,7 +33,6 @@ from typing import Any, NamedTuple
 from scripts.bench.records import (
     DIRECT,
     LITELLM,
-    PLAYGROUND,
     BenchResult,
     Comparison,
     LevelResult,
@@ -48,6 +47,7 @@ from scripts.bench.records import (
     SqlUsage,
     StatementCount,
     TargetResult,
+    is_playground,
 )
 
 # A rate is sustained while the slowest replies (p99) take at most this many times the
@@ -280,7 +280,7 @@ def compare(result: BenchResult) -> list[Comparison]:
         for level in target.levels:
             base = level_at(direct, level.concurrency)
             capacity = None
-            if target.name == PLAYGROUND:
+            if is_playground(target.name):
                 other = level_at(litellm, level.concurrency)
                 capacity = ratio(
                     level.relay_chunks_per_cpu_s,

@@ -1,7 +1,8 @@
 """The three targets: how each is started, sent requests, measured and stopped.
 
 - **direct**: the OpenAI SDK straight to the fake upstream, the physical limit.
-- **playground**: ``playground serve`` on a fresh database, one fresh thread per send.
+- **playground**: ``playground serve`` (``--workers N``) on a fresh database, one fresh
+  thread per send.
 - **litellm**: LiteLLM's proxy from its own venv (``scripts.bench.litellm_proxy``).
 
 Each ``run_*`` function starts what it needs and stops it again before returning, so
@@ -17,6 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import openai
 
 from scripts.bench.database import open_embedded_database, open_server_database
@@ -40,13 +42,13 @@ from scripts.bench.processes import playground_env, start_playground
 from scripts.bench.records import (
     DIRECT,
     LITELLM,
-    PLAYGROUND,
     BenchConfig,
     LevelResult,
     RateResult,
     RequestSample,
     SqlRun,
     TargetResult,
+    playground_name,
 )
 
 
@@ -88,6 +90,19 @@ def _client_meter() -> TreeMeter:
     return TreeMeter(os.getpid(), children=False)
 
 
+def _wait_healthy(url: str, timeout: float = 60.0) -> None:
+    """Poll the playground's ``/healthz`` until it answers 200 (with several workers the
+    supervisor says it is running before they are)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, trust_env=False, timeout=2) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get("/healthz").status_code == 200:
+                    return
+            time.sleep(0.2)
+    raise RuntimeError(f"{url}/healthz did not answer 200 within {timeout:g} s")
+
+
 def _idle_rss_mb(meter: TreeMeter) -> float:
     """Resident memory of the idle tree once start-up is over: after a second, as soon as
     two readings half a second apart differ by less than 1 MB (at most 10 s)."""
@@ -125,10 +140,13 @@ def run_playground(
     database_url: str | None,
     work_dir: Path,
     log: Log,
+    *,
+    workers: int = 1,
+    with_sql: bool = True,
 ) -> tuple[TargetResult, list[SqlRun], str]:
-    """The playground on a fresh database: its levels and rates, its SQL runs, and that
-    database's description."""
-    name = PLAYGROUND
+    """The playground with ``workers`` worker processes on a fresh database: its levels
+    and rates, its SQL runs (when ``with_sql``), and that database's description."""
+    name = playground_name(workers)
     log(f"{name}: preparing a fresh database…")
     database = (
         open_server_database(database_url) if database_url else open_embedded_database(work_dir)
@@ -136,11 +154,12 @@ def run_playground(
     try:
         log(f"{name}: {database.description}; counting with {database.counter.method}")
         env = playground_env(database.url, upstream_url, config.model, work_dir / "data")
-        service = start_playground(env)
+        service = start_playground(env, workers=workers)
         try:
+            _wait_healthy(service.url)
             meter = TreeMeter(service.pid)
             idle = _idle_rss_mb(meter)
-            log(f"{name}: serving on {service.url}, idle RSS {idle:.0f} MB")
+            log(f"{name}: {workers} worker(s) on {service.url}, idle RSS {idle:.0f} MB")
             meters = Meters(
                 meter,
                 upstream,
@@ -151,7 +170,7 @@ def run_playground(
 
             async def measure() -> tuple[list[LevelResult], list[RateResult], list[SqlRun]]:
                 levels, rates = await run_loads(name, factory, meters, config, database, log)
-                sql = await sql_runs(factory, database, config, log)
+                sql = await sql_runs(factory, database, config, log) if with_sql else []
                 return levels, rates, sql
 
             levels, rates, sql = asyncio.run(measure())
@@ -163,6 +182,7 @@ def run_playground(
         target = TargetResult(
             name=name,
             status="ok",
+            workers=workers,
             idle_rss_mb=idle,
             levels=levels,
             rates=rates,
@@ -205,6 +225,8 @@ def run_litellm(
         name=LITELLM,
         status="ok",
         version=f"litellm {version}",
+        # Started with --num_workers 1, as the playground's one-worker run.
+        workers=1,
         idle_rss_mb=idle,
         levels=levels,
         rates=rates,

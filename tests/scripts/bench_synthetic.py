@@ -111,6 +111,7 @@ def _playground(errors: int) -> TargetResult:
     return TargetResult(
         name="playground",
         status="ok",
+        workers=1,
         idle_rss_mb=140.0,
         levels=[
             level("playground", 1, 7.0, 49.0, relay_cpu_per_1k=0.5),
@@ -129,6 +130,7 @@ def _litellm() -> TargetResult:
     return TargetResult(
         name="litellm",
         status="ok",
+        workers=1,
         levels=[
             level("litellm", 1, 12.0, 45.0, relay_cpu_per_1k=2.0),
             level("litellm", 50, 604.0, 1000.0, relay_cpu_per_1k=1.6),

@@ -20,11 +20,13 @@ from scripts.bench.cli import run_bench
 from scripts.bench.levels import level_bound
 from scripts.bench.load import count_chunks
 from scripts.bench.loops import poisson_schedule
+from scripts.bench.processes import playground_argv
 from scripts.bench.records import (
     BenchConfig,
     ProcessUsage,
     RequestSample,
     TargetResult,
+    playground_name,
 )
 from scripts.bench.report import (
     PLOT_PNG,
@@ -218,6 +220,7 @@ def test_markdown_closed_loop_rows_carry_the_ratios() -> None:
     assert direct[0][10] == "1.00x"
     assert "| 50 | 5,000 | 625 | 8.00x |" in markdown  # capacity table
     assert "| 500 | 2 | — | 5/5 | 88 |" in markdown  # SQL per reply at 500 chunks
+    assert "Relay worker processes: playground 1, litellm 1." in markdown
 
 
 def test_markdown_open_loop_rows_carry_overheads_and_whether_direct_keeps_up() -> None:
@@ -283,18 +286,27 @@ def test_bench_flags_parse_through_the_playground_command() -> None:
     args = build_parser().parse_args(
         [
             *("bench", "--levels", "1,10", "--level-seconds", "2", "--rates", "2.5,5"),
-            *("--rate-seconds", "3", "--targets", "direct,playground"),
+            *("--rate-seconds", "3", "--workers", "1,2", "--targets", "direct,playground"),
         ]
     )
     assert (args.levels, args.level_seconds) == ([1, 10], 2.0)
     assert (args.rates, args.rate_seconds) == ([2.5, 5.0], 3.0)
+    assert args.workers == [1, 2]
     assert args.targets == ["direct", "playground"]
     defaults = build_parser().parse_args(["bench"])
-    assert (defaults.level_seconds, defaults.rate_seconds) == (20.0, 30.0)
+    assert (defaults.level_seconds, defaults.rate_seconds, defaults.workers) == (20.0, 30.0, [1])
     assert build_parser().parse_args(["bench", "--rates", "none"]).rates == []
-    for bad in (["--targets", "nginx"], ["--rates", "0"], ["--levels", "1,x"]):
+    for bad in (["--targets", "nginx"], ["--rates", "0"], ["--workers", "none"]):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["bench", *bad])
+
+
+def test_the_workers_flag_reaches_serve_only_above_one() -> None:
+    assert "--workers" not in playground_argv(0, workers=1)
+    argv = playground_argv(8123, workers=2)
+    assert argv[argv.index("--workers") + 1] == "2"
+    assert argv[argv.index("--port") + 1] == "8123"
+    assert (playground_name(1), playground_name(2)) == ("playground", "playground-2w")
 
 
 # --- one tiny real run ---------------------------------------------------------------
@@ -356,7 +368,7 @@ def test_tiny_real_run(postgres_server_url: str, tmp_path: Path) -> None:
         assert target.status == "ok", target.status
         _check_loads(target)
     playground = result.targets[1]
-    assert playground.idle_rss_mb is not None
+    assert (playground.workers, playground.idle_rss_mb is not None) == (1, True)
     for load in [*playground.levels, *playground.rates]:
         assert load.relay is not None
         assert load.relay.peak_rss_mb

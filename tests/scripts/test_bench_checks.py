@@ -94,3 +94,11 @@ def test_sql_per_reply_flat_in_chunks_and_idle_rss() -> None:
     assert (idle.measured, idle.met, idle.margin) == ("140 MB", True, "with 10 MB (7%) to spare")
     result.sql_runs = result.sql_runs[:1]
     assert _check(result, "SQL statements per reply").met is None
+
+
+def test_checks_judge_the_one_worker_playground_only() -> None:
+    result = synthetic_result()
+    result.targets[1].name = "playground-2w"
+    assert all(
+        check.met is None for name, check in _checks(result).items() if not name.startswith("SQL")
+    )
