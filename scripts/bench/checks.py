@@ -167,12 +167,14 @@ def _sql_check(runs: list[SqlRun]) -> TargetCheck:
     ordered = sorted(runs, key=lambda run: run.chunks)
     short, long = (ordered[0], ordered[-1]) if len(ordered) >= 2 else (None, None)
     value = ratio(long.per_reply, short.per_reply) if short and long else None
-    detail = (
-        f" ({short.per_reply or 0:.1f} → {long.per_reply or 0:.1f} per reply,"
-        f" {short.chunks} → {long.chunks} chunks)"
-        if short and long
-        else ""
-    )
+    detail = ""
+    if short and long:
+        detail = (
+            f" ({short.per_reply or 0:.1f} → {long.per_reply or 0:.1f} per reply,"
+            f" {short.chunks} → {long.chunks} chunks)"
+        )
+        if long.method != "pg_stat_statements":
+            detail += "; transactions from pg_stat_database, an approximation"
     return bound_check(
         "SQL statements per reply, long replies ÷ short (flat in the chunk count)",
         value,

@@ -92,6 +92,12 @@ def test_sql_per_reply_flat_in_chunks_and_idle_rss() -> None:
     assert sql.met is True
     idle = _check(result, "idle RSS")
     assert (idle.measured, idle.met, idle.margin) == ("140 MB", True, "with 10 MB (7%) to spare")
+    result.sql_runs = [
+        msgspec.structs.replace(run, method="pg_stat_database") for run in result.sql_runs
+    ]
+    assert _check(result, "SQL statements per reply").measured.endswith(
+        "; transactions from pg_stat_database, an approximation"
+    )
     result.sql_runs = result.sql_runs[:1]
     assert _check(result, "SQL statements per reply").met is None
 
