@@ -139,7 +139,9 @@ def _ttft_checks(result: BenchResult) -> list[TargetCheck]:
             if (value := overhead_ms(run, base, statistic)) is not None
         ]
         worst = max(overheads, default=None)
-        if not sustained:
+        if not (direct and direct.rates):
+            detail = " (no open-loop run of direct)"
+        elif not sustained:
             detail = " (direct sustained none of the rates)"
         elif worst:
             listed = ", ".join(f"{r:g}" for r in sustained)

@@ -83,6 +83,9 @@ def test_open_loop_ttft_is_not_measured_when_direct_sustained_nothing() -> None:
     result.targets[0] = msgspec.structs.replace(direct, rates=direct.rates[2:])
     p50 = _check(result, "open loop: TTFT p50")
     assert (p50.measured, p50.met) == ("n/a (direct sustained none of the rates)", None)
+    result.targets[0] = msgspec.structs.replace(direct, rates=[])
+    p95 = _check(result, "open loop: TTFT p95")
+    assert (p95.measured, p95.met) == ("n/a (no open-loop run of direct)", None)
 
 
 def test_sql_per_reply_flat_in_chunks_and_idle_rss() -> None:
