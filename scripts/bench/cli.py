@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -32,6 +32,7 @@ from scripts.bench.records import (
     BenchResult,
     MachineInfo,
     TargetResult,
+    playground_name,
 )
 
 if TYPE_CHECKING:
@@ -41,11 +42,32 @@ if TYPE_CHECKING:
 DEFAULT_OUT = Path("bench-out")
 
 
+def _positive_list(text: str, kind: type[int] | type[float], example: str) -> list[Any]:
+    """Comma-separated positive numbers, or ``none`` for an empty list (that mode is skipped)."""
+    if text.strip().lower() == "none":
+        return []
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(value <= 0 for value in values):
+        raise argparse.ArgumentTypeError(f"positive numbers, e.g. {example}, or none")
+    return values
+
+
 def _levels(text: str) -> list[int]:
-    levels = [int(part) for part in text.split(",") if part.strip()]
-    if not levels or any(level < 1 for level in levels):
-        raise argparse.ArgumentTypeError("levels are positive integers, e.g. 1,10,50")
-    return levels
+    return _positive_list(text, int, "1,10,50")
+
+
+def _rates(text: str) -> list[float]:
+    return _positive_list(text, float, "5,10,20")
+
+
+def _workers(text: str) -> list[int]:
+    workers = _positive_list(text, int, "1,2")
+    if not workers:
+        raise argparse.ArgumentTypeError("at least one worker count, e.g. 1 or 1,2")
+    return list(dict.fromkeys(workers))
 
 
 def _targets(text: str) -> list[str]:
@@ -56,13 +78,47 @@ def _targets(text: str) -> list[str]:
     return targets
 
 
+def _add_load_arguments(parser: argparse.ArgumentParser, defaults: BenchConfig) -> None:
+    """The flags of the two loops and of the playground's worker processes."""
+    parser.add_argument(
+        "--levels",
+        type=_levels,
+        default=defaults.levels,
+        help="closed loop: concurrency levels, e.g. 1,10,50,200 (none: skip)",
+    )
+    parser.add_argument(
+        "--level-seconds",
+        type=float,
+        default=defaults.level_seconds,
+        help="closed loop: how long each level sends requests",
+    )
+    parser.add_argument(
+        "--rates",
+        type=_rates,
+        default=defaults.rates,
+        help="open loop: Poisson arrival rates in replies/s, e.g. 5,10,20 (none: skip)",
+    )
+    parser.add_argument(
+        "--rate-seconds",
+        type=float,
+        default=defaults.rate_seconds,
+        help="open loop: how long arrivals come at each rate",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="seed of the open loop's arrivals"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=defaults.workers,
+        help="playground serve --workers N; a list (1,2) runs the playground once per value",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's flags (shared by ``playground bench`` and ``python -m scripts.bench``)."""
     defaults = BenchConfig()
-    parser.add_argument("--levels", type=_levels, default=defaults.levels, help="e.g. 1,10,50,200")
-    parser.add_argument(
-        "--requests", type=int, default=None, help="per level (default: max(20, 2xconcurrency))"
-    )
+    _add_load_arguments(parser, defaults)
     parser.add_argument("--chunks", type=int, default=defaults.chunks, help="chunks per reply")
     parser.add_argument("--interval-ms", type=float, default=defaults.interval_ms)
     parser.add_argument(
@@ -77,7 +133,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--litellm-spec", default=None, help="pip requirement for LiteLLM")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
-    parser.add_argument("--level-timeout-s", type=float, default=defaults.level_timeout_s)
+    parser.add_argument(
+        "--level-timeout-s",
+        type=float,
+        default=defaults.level_timeout_s,
+        help="longest one request may run; still running then, it is cut off as an error",
+    )
     parser.add_argument("--sql-chunks", type=int, default=defaults.sql_chunks)
     parser.add_argument("--sql-requests", type=int, default=defaults.sql_requests)
     parser.add_argument("--sql-idle-s", type=float, default=defaults.sql_idle_s)
@@ -146,12 +207,27 @@ def _run_target(
     if name == DIRECT:
         result.targets.append(run_direct(upstream_url, upstream, config, log))
     elif name == PLAYGROUND:
-        target, sql, description = run_playground(
-            upstream_url, upstream, config, database_url, work_dir, log
-        )
-        result.targets.append(target)
-        result.sql_runs.extend(sql)
-        result.config = msgspec.structs.replace(config, database=description)
+        for index, workers in enumerate(config.workers):
+            try:
+                target, sql, description = run_playground(
+                    upstream_url,
+                    upstream,
+                    config,
+                    database_url,
+                    work_dir,
+                    log,
+                    workers=workers,
+                    # The statements per reply do not depend on the worker count.
+                    with_sql=index == 0,
+                )
+            except Exception as exc:
+                log(f"{playground_name(workers)}: failed: {exc}")
+                result.targets.append(_failed(playground_name(workers), exc))
+                continue
+            result.targets.append(target)
+            result.sql_runs.extend(sql)
+            if index == 0:
+                result.config = msgspec.structs.replace(result.config, database=description)
     elif name == LITELLM:
         result.targets.append(
             run_litellm(upstream_url, upstream, config, work_dir, install_litellm, log)
@@ -220,7 +296,11 @@ def run_from_args(args: argparse.Namespace, *, database_url: str | None, command
         targets = [t for t in args.targets if not (args.no_litellm and t == LITELLM)]
         config = BenchConfig(
             levels=args.levels,
-            requests=args.requests,
+            level_seconds=args.level_seconds,
+            rates=args.rates,
+            rate_seconds=args.rate_seconds,
+            seed=args.seed,
+            workers=args.workers,
             chunks=args.chunks,
             interval_ms=args.interval_ms,
             targets=targets,

@@ -1,91 +1,84 @@
-"""Measuring one target: its concurrency levels, and the playground's SQL runs.
+"""Measuring one target: its closed-loop levels, its open-loop rates, the SQL runs.
 
 A target hands in a :data:`LevelFactory` (how to send requests to it) and the meters
 of the processes sharing the machine; everything here is the same for every target,
-so their numbers compare.
+so their numbers compare. A target is warmed up, then runs each concurrency level for
+``level_seconds`` (``loops.run_closed``), then each arrival rate for
+``rate_seconds`` (``loops.run_open``, the same seeded arrivals for every target).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from scripts.bench.load import PROMPT, RequestFn, run_level
-from scripts.bench.meters import PeakRss, TreeMeter
+from scripts.bench.load import PROMPT, RequestFn
+from scripts.bench.loops import LoadRun, poisson_schedule, run_closed, run_open
+from scripts.bench.meters import Meters, Window
 from scripts.bench.records import (
     BenchConfig,
     LevelResult,
-    ProcessUsage,
+    LoadResult,
+    RateResult,
     RequestSample,
     SqlRun,
     SqlUsage,
 )
-from scripts.bench.stats import per_reply, percentile, process_usage, sql_run, summarise_level
+from scripts.bench.stats import (
+    Readings,
+    per_reply,
+    percentile,
+    sql_run,
+    summarise_level,
+    summarise_rate,
+)
 from scripts.fake_upstream import reply_text
 
 if TYPE_CHECKING:
     from scripts.bench.database import BenchDatabase, SqlCounter
 
 Log = Callable[[str], None]
-# (concurrency, total requests, prompt, expected reply) -> a client that sends them.
+# (pool size, most requests, prompt, expected reply) -> a client that sends them.
 LevelFactory = Callable[[int, int, str, str], contextlib.AbstractAsyncContextManager[RequestFn]]
 # After a level, background work it caused (the last event batches, final writes)
 # gets this long before the statement counter is read again.
 SETTLE_S = 0.5
+# A reply is assumed to take at least this long when bounding a level's requests
+# (an upstream without pacing), so the bound stays finite.
+SHORTEST_REPLY_S = 0.01
 
 
-class Meters:
-    """Readings of every process that shares the machine during a level."""
-
-    def __init__(
-        self,
-        relay: TreeMeter | None,
-        upstream: TreeMeter,
-        database: TreeMeter | None,
-        client: TreeMeter,
-    ) -> None:
-        self.relay, self.upstream, self.database, self.client = relay, upstream, database, client
-
-    def cpu(self) -> tuple[float | None, float, float | None, float]:
-        """CPU seconds so far of the relay, upstream, database and client (None: not run)."""
-        return (
-            self.relay.cpu_s() if self.relay else None,
-            self.upstream.cpu_s(),
-            self.database.cpu_s() if self.database else None,
-            self.client.cpu_s(),
-        )
+def level_bound(config: BenchConfig, concurrency: int) -> int:
+    """The most requests a closed-loop level can send: each worker one per paced reply
+    (the upstream makes every reply last ``reply_s``), plus the one it is running when
+    the time is up. The playground creates this many threads beforehand."""
+    per_worker = math.floor(config.level_seconds / max(config.reply_s, SHORTEST_REPLY_S)) + 1
+    return concurrency * per_worker
 
 
-def _usage(
-    before: float | None, after: float | None, wall: float, peak: int | None = None
-) -> ProcessUsage | None:
-    if before is None or after is None:
-        return None
-    return process_usage(after - before, wall, peak)
-
-
-def _progress_line(level: LevelResult) -> str:
-    ttft = level.ttft_ms
+def _progress_line(load: LoadResult, label: str) -> str:
+    ttft = load.ttft_ms
     parts = [
-        f"{level.target:<10} c={level.concurrency:<4}",
-        f"{level.completed}/{level.requests} ok",
+        f"{load.target:<13} {label:<7}",
+        f"{load.completed}/{load.requests} ok",
         f"TTFT p50/p95/p99 {ttft.p50:.1f}/{ttft.p95:.1f}/{ttft.p99:.1f} ms" if ttft else "TTFT n/a",
-        f"{level.requests_per_s:.1f} req/s",
-        f"{level.chunks_per_s:.0f} chunks/s",
+        f"{load.requests_per_s:.1f} replies/s",
+        f"{load.chunks_per_s:.0f} chunks/s",
     ]
-    if level.relay_cpu_s_per_1k_chunks is not None:
-        parts.append(f"relay CPU {level.relay_cpu_s_per_1k_chunks:.3f} s/1k chunks")
-    if level.relay and level.relay.peak_rss_mb is not None:
-        parts.append(f"RSS {level.relay.peak_rss_mb:.0f} MB")
-    if level.sql and level.sql.per_reply is not None:
-        parts.append(f"SQL/reply {level.sql.per_reply:.1f}")
-    if level.errors:
-        parts.append(f"errors: {'; '.join(level.error_samples)}")
+    if load.relay_cpu_s_per_1k_chunks is not None:
+        parts.append(f"relay CPU {load.relay_cpu_s_per_1k_chunks:.3f} s/1k chunks")
+    if load.relay and load.relay.peak_rss_mb is not None:
+        parts.append(f"RSS {load.relay.peak_rss_mb:.0f} MB")
+    if load.sql and load.sql.per_reply is not None:
+        parts.append(f"SQL/reply {load.sql.per_reply:.1f}")
+    if load.errors:
+        parts.append(f"errors: {'; '.join(load.error_samples)}")
     return "  ".join(parts)
 
 
@@ -99,6 +92,33 @@ async def _sql_usage(
     return SqlUsage(method=database.counter.method, count=count, per_reply=per_reply(count, done))
 
 
+# Drives one run of a loop: (the request function, the progress callback) -> its run.
+Drive = Callable[[RequestFn, Callable[[], object]], Awaitable[LoadRun]]
+
+
+async def _metered(
+    factory: LevelFactory,
+    sizes: tuple[int, int],
+    expected: str,
+    meters: Meters,
+    database: BenchDatabase | None,
+    progress: tqdm[Any],
+    drive: Drive,
+) -> tuple[LoadRun, Readings, SqlUsage | None]:
+    """One run of ``drive`` on a client of ``sizes`` (pool, most requests) expecting
+    ``expected`` as every reply, with every process's CPU, the relay's peak RSS and
+    (with ``database``) the statements run."""
+    pool, total = sizes
+    async with factory(pool, total, PROMPT, expected) as request:
+        sql_before = await database.counter.total() if database else None
+        with progress, Window(meters) as window:
+            run = await drive(request, progress.update)
+    sql = None
+    if database is not None and sql_before is not None:
+        sql = await _sql_usage(database, sql_before, run.samples)
+    return run, window.readings(run.wall_s), sql
+
+
 async def _run_one_level(
     name: str,
     concurrency: int,
@@ -107,57 +127,107 @@ async def _run_one_level(
     config: BenchConfig,
     database: BenchDatabase | None,
 ) -> LevelResult:
-    total = config.requests_for(concurrency)
-    async with factory(concurrency, total, PROMPT, reply_text(config.chunks)) as request:
-        sql_before = await database.counter.total() if database else None
-        cpu_before = meters.cpu()
-        with (
-            tqdm(total=total, desc=f"{name} c={concurrency}", leave=False, disable=None) as bar,
-            PeakRss(meters.relay) if meters.relay else contextlib.nullcontext() as rss,
-        ):
-            samples, wall = await run_level(
-                request, total, concurrency, config.level_timeout_s, bar.update
-            )
-        cpu_after = meters.cpu()
-    sql = None
-    if database is not None and sql_before is not None:
-        sql = await _sql_usage(database, sql_before, samples)
+    """``concurrency`` workers back to back for ``level_seconds``, every process metered."""
+    total = level_bound(config, concurrency)
+    run, readings, sql = await _metered(
+        factory,
+        (concurrency, total),
+        reply_text(config.chunks),
+        meters,
+        database,
+        tqdm(desc=f"{name} c={concurrency}", unit=" replies", leave=False, disable=None),
+        lambda request, done: run_closed(
+            request,
+            concurrency,
+            total=total,
+            duration_s=config.level_seconds,
+            timeout_s=config.level_seconds + config.level_timeout_s,
+            on_done=done,
+        ),
+    )
     return summarise_level(
         target=name,
         concurrency=concurrency,
-        samples=samples,
-        wall_s=wall,
+        samples=run.samples,
+        wall_s=run.wall_s,
         expected_chunks_per_reply=config.chunks,
-        relay=_usage(cpu_before[0], cpu_after[0], wall, rss.peak if rss else None),
-        upstream=_usage(cpu_before[1], cpu_after[1], wall),
-        database=_usage(cpu_before[2], cpu_after[2], wall),
-        client=_usage(cpu_before[3], cpu_after[3], wall),
+        peak_in_flight=run.peak_in_flight,
+        readings=readings,
         sql=sql,
     )
 
 
-async def run_levels(
+async def _run_one_rate(
+    name: str,
+    offered: float,
+    factory: LevelFactory,
+    meters: Meters,
+    config: BenchConfig,
+    database: BenchDatabase | None,
+) -> RateResult:
+    """Poisson arrivals at ``offered`` per second for ``rate_seconds``, every process metered."""
+    schedule = poisson_schedule(offered, config.rate_seconds, config.seed)
+    total = len(schedule)
+    run, readings, sql = await _metered(
+        factory,
+        # Pool size: every request of the schedule, so none ever waits for a connection.
+        (total, total),
+        reply_text(config.chunks),
+        meters,
+        database,
+        tqdm(total=total, desc=f"{name} {offered:g}/s", leave=False, disable=None),
+        lambda request, done: run_open(
+            request,
+            schedule,
+            timeout_s=config.rate_seconds + config.level_timeout_s,
+            on_done=done,
+        ),
+    )
+    return summarise_rate(
+        target=name,
+        offered_rate=offered,
+        samples=run.samples,
+        wall_s=run.wall_s,
+        expected_chunks_per_reply=config.chunks,
+        start_lags_s=run.start_lags_s,
+        peak_in_flight=run.peak_in_flight,
+        readings=readings,
+        sql=sql,
+    )
+
+
+async def run_loads(
     name: str,
     factory: LevelFactory,
     meters: Meters,
     config: BenchConfig,
     database: BenchDatabase | None,
     log: Log,
-) -> list[LevelResult]:
-    """Warm ``name`` up, then run every level of ``config``; one progress line per level."""
+) -> tuple[list[LevelResult], list[RateResult]]:
+    """Warm ``name`` up, then run every level and every rate of ``config``; one progress
+    line each."""
     expected = reply_text(config.chunks)
-    async with factory(1, config.warmup_requests, PROMPT, expected) as request:
-        warm, _ = await run_level(request, config.warmup_requests, 1, config.level_timeout_s)
-    if not any(s.ok for s in warm):
-        log(f"{name}: every warm-up request failed: {warm[0].error if warm else '?'}")
-    results: list[LevelResult] = []
+    total = config.warmup_requests
+    async with factory(1, total, PROMPT, expected) as request:
+        warm = await run_closed(request, 1, total=total, timeout_s=config.level_timeout_s)
+    if not any(s.ok for s in warm.samples):
+        first = warm.samples[0].error if warm.samples else "?"
+        log(f"{name}: every warm-up request failed: {first}")
+    levels: list[LevelResult] = []
     for concurrency in config.levels:
         level = await _run_one_level(name, concurrency, factory, meters, config, database)
-        log(_progress_line(level))
-        results.append(level)
+        log(_progress_line(level, f"c={concurrency}"))
+        levels.append(level)
         # Let the previous level's stragglers (timers, pool cleanup) settle.
         await asyncio.sleep(1.0)
-    return results
+    rates: list[RateResult] = []
+    for offered in config.rates:
+        run = await _run_one_rate(name, offered, factory, meters, config, database)
+        lag = f"  start lag p99 {run.start_lag_ms_p99:.1f} ms" if run.start_lag_ms_p99 else ""
+        log(_progress_line(run, f"{offered:g}/s") + lag)
+        rates.append(run)
+        await asyncio.sleep(1.0)
+    return levels, rates
 
 
 async def _sql_run(
@@ -177,7 +247,9 @@ async def _sql_run(
         before = await counter.by_query()
         background = (start_count - idle_start) / config.sql_idle_s
         started = time.perf_counter()
-        samples, _ = await run_level(request, total, 1, config.level_timeout_s)
+        samples = (
+            await run_closed(request, 1, total=total, timeout_s=config.level_timeout_s)
+        ).samples
         await asyncio.sleep(SETTLE_S)
         end_count = await counter.total()
         after = await counter.by_query()

@@ -1,4 +1,4 @@
-"""The benchmark's clients: one streamed request per target, and a closed-loop level runner.
+"""The benchmark's clients: one streamed request per target (the loops are in ``loops``).
 
 - **direct** and **litellm**: ``AsyncOpenAI`` with ``stream=True`` and
   ``stream_options={"include_usage": True}``, as any application would call a model.
@@ -179,48 +179,3 @@ async def playground_request(
     except Exception as exc:
         error = _error(exc)
     return _sample(start, ttft, parts, expected, error)
-
-
-async def run_level(
-    request: RequestFn,
-    total: int,
-    concurrency: int,
-    timeout_s: float,
-    on_done: Callable[[], object] | None = None,
-) -> tuple[list[RequestSample], float]:
-    """Send ``total`` requests, ``concurrency`` at a time (closed loop); samples and wall time.
-
-    Each of ``concurrency`` workers sends its next request as soon as the previous one
-    ends. No request starts after ``timeout_s``; requests still running then are
-    cancelled and counted as errors, so a level always ends.
-    """
-    samples: list[RequestSample] = []
-    indexes = iter(range(total))
-    start = time.perf_counter()
-    deadline = start + timeout_s
-    running: dict[int, float] = {}
-
-    async def worker() -> None:
-        # One shared iterator: the event loop is single-threaded, so each index is
-        # taken by exactly one worker.
-        for index in indexes:
-            if time.perf_counter() >= deadline:
-                return
-            running[index] = time.perf_counter()
-            sample = await request(index)
-            del running[index]
-            samples.append(sample)
-            if on_done is not None:
-                on_done()
-
-    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, total))]
-    _, pending = await asyncio.wait(tasks, timeout=timeout_s)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    now = time.perf_counter()
-    for started in running.values():
-        samples.append(
-            RequestSample(ok=False, total_s=now - started, error="cut off at the level time limit")
-        )
-    return samples, now - start

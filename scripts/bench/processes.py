@@ -163,12 +163,9 @@ def playground_env(
     }
 
 
-def start_playground(
-    env: Mapping[str, str], port: int = 0, log_path: Path | None = None
-) -> Service:
-    """``playground serve``: one process, one worker, on loopback ``port`` (0: a free one;
-    a replica restarted by the soak comes back on the port it had), its output also
-    appended to ``log_path`` when given."""
+def playground_argv(port: int = 0, workers: int = 1) -> list[str]:
+    """``playground serve`` on loopback ``port``; ``--workers N`` only when N > 1, so the
+    one-worker command stays the one every version of ``serve`` accepts."""
     argv = [
         sys.executable,
         "-m",
@@ -182,6 +179,18 @@ def start_playground(
         "--log-level",
         "info",
     ]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
+    return argv
+
+
+def start_playground(
+    env: Mapping[str, str], port: int = 0, log_path: Path | None = None, *, workers: int = 1
+) -> Service:
+    """``playground serve`` with ``workers`` worker processes, on loopback ``port`` (0: a
+    free one; a replica restarted by the soak comes back on the port it had), its output
+    also appended to ``log_path`` when given."""
+    argv = playground_argv(port, workers)
     return start_service("playground", argv, env, _UVICORN_READY, timeout=120, log_path=log_path)
 
 

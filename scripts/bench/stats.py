@@ -14,35 +14,59 @@ Definitions (the report repeats them):
 - **chunks**: upstream content chunks whose text reached the client, counted in the
   received text (``chunk-<i>`` words), so a relay that merges deltas is not penalised
   and one that drops text is.
-- **requests/s, chunks/s**: over the level's wall time, from the first request's start
-  to the last one's end.
+- **replies/s, chunks/s** (throughput): completed replies, and the chunks of every
+  reply, over the run's wall time: from its start to the last request's end. A
+  closed-loop level stops starting requests when its duration is up and lets the
+  running ones finish, so the wall time is the duration plus at most one reply; an
+  open-loop run's wall time is its schedule plus the last reply.
 - **relay CPU**: user + system CPU seconds of the relay process and its children
-  during the level; per 1,000 chunks and its inverse, chunks per CPU-second (the
-  relay's capacity per worker process).
+  during the run; per 1,000 chunks and its inverse, chunks per CPU-second (the
+  relay's capacity).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from scripts.bench.records import (
     DIRECT,
     LITELLM,
-    PLAYGROUND,
     BenchResult,
     Comparison,
     LevelResult,
+    LoadResult,
     Percentiles,
     ProcessUsage,
+    RateComparison,
+    RateResult,
     RequestSample,
     SqlMethod,
     SqlRun,
     SqlUsage,
     StatementCount,
-    TargetCheck,
     TargetResult,
+    is_playground,
 )
+
+# A rate is sustained while the slowest replies (p99) take at most this many times the
+# upstream's paced reply time; beyond it, replies wait for each other.
+KEEPS_UP_FACTOR = 1.5
+
+
+class Readings(NamedTuple):
+    """What each process tree used during one load (None: not part of this target)."""
+
+    relay: ProcessUsage | None = None
+    upstream: ProcessUsage | None = None
+    database: ProcessUsage | None = None
+    client: ProcessUsage | None = None
+    # Busy CPU of the machine that none of the above used: other processes, the kernel.
+    other: ProcessUsage | None = None
+
+
+NO_READINGS = Readings()
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -86,6 +110,38 @@ def process_usage(cpu_s: float, wall_s: float, peak_rss_bytes: int | None = None
     )
 
 
+def _summary(
+    samples: Sequence[RequestSample], wall_s: float, relay: ProcessUsage | None
+) -> dict[str, Any]:
+    """The fields every load result has, from its samples, wall time and relay CPU."""
+    ok = [s for s in samples if s.ok]
+    chunks = sum(s.chunks for s in samples)
+    errors = [s for s in samples if not s.ok]
+    totals = [s.total_s for s in ok]
+    per_1k = capacity = None
+    if relay is not None and chunks:
+        per_1k = relay.cpu_s / chunks * 1000
+        capacity = chunks / relay.cpu_s if relay.cpu_s > 0 else None
+    return {
+        "requests": len(samples),
+        "completed": len(ok),
+        "errors": len(errors),
+        "wall_s": wall_s,
+        "ttft_ms": percentiles_ms([s.ttft_s for s in ok if s.ttft_s is not None]),
+        "total_ms_p50": percentile(totals, 50) * 1000 if ok else None,
+        "total_ms_p99": percentile(totals, 99) * 1000 if ok else None,
+        "requests_per_s": rate(len(ok), wall_s),
+        "chunks": chunks,
+        "deltas": sum(s.deltas for s in samples),
+        "chunks_per_s": rate(chunks, wall_s),
+        "relay": relay,
+        "relay_cpu_s_per_1k_chunks": per_1k,
+        "relay_chunks_per_cpu_s": capacity,
+        # A handful of distinct messages is enough to say what went wrong.
+        "error_samples": list(dict.fromkeys(s.error or "unknown error" for s in errors))[:5],
+    }
+
+
 def summarise_level(
     *,
     target: str,
@@ -93,44 +149,50 @@ def summarise_level(
     samples: Sequence[RequestSample],
     wall_s: float,
     expected_chunks_per_reply: int,
-    relay: ProcessUsage | None = None,
-    upstream: ProcessUsage | None = None,
-    database: ProcessUsage | None = None,
-    client: ProcessUsage | None = None,
+    peak_in_flight: int = 0,
+    readings: Readings = NO_READINGS,
     sql: SqlUsage | None = None,
 ) -> LevelResult:
-    """Reduce one level's request samples and resource readings to its result row."""
-    ok = [s for s in samples if s.ok]
-    chunks = sum(s.chunks for s in samples)
-    errors = [s for s in samples if not s.ok]
-    # A handful of distinct messages is enough to say what went wrong.
-    error_samples = list(dict.fromkeys(s.error or "unknown error" for s in errors))[:5]
-    per_1k = capacity = None
-    if relay is not None and chunks:
-        per_1k = relay.cpu_s / chunks * 1000
-        capacity = chunks / relay.cpu_s if relay.cpu_s > 0 else None
+    """Reduce one closed-loop level's samples and resource readings to its result row."""
     return LevelResult(
         target=target,
         concurrency=concurrency,
-        requests=len(samples),
-        completed=len(ok),
-        errors=len(errors),
-        wall_s=wall_s,
-        ttft_ms=percentiles_ms([s.ttft_s for s in ok if s.ttft_s is not None]),
-        total_ms_p50=(percentile([s.total_s for s in ok], 50) * 1000 if ok else None),
-        requests_per_s=rate(len(ok), wall_s),
-        chunks=chunks,
-        deltas=sum(s.deltas for s in samples),
-        chunks_per_s=rate(chunks, wall_s),
         expected_chunks_per_reply=expected_chunks_per_reply,
-        relay=relay,
-        relay_cpu_s_per_1k_chunks=per_1k,
-        relay_chunks_per_cpu_s=capacity,
-        upstream=upstream,
-        database=database,
-        client=client,
+        peak_in_flight=peak_in_flight,
+        upstream=readings.upstream,
+        database=readings.database,
+        client=readings.client,
+        other=readings.other,
         sql=sql,
-        error_samples=error_samples,
+        **_summary(samples, wall_s, readings.relay),
+    )
+
+
+def summarise_rate(
+    *,
+    target: str,
+    offered_rate: float,
+    samples: Sequence[RequestSample],
+    wall_s: float,
+    expected_chunks_per_reply: int,
+    start_lags_s: Sequence[float],
+    peak_in_flight: int = 0,
+    readings: Readings = NO_READINGS,
+    sql: SqlUsage | None = None,
+) -> RateResult:
+    """Reduce one open-loop rate's samples and resource readings to its result row."""
+    return RateResult(
+        target=target,
+        offered_rate=offered_rate,
+        start_lag_ms_p99=percentile(start_lags_s, 99) * 1000 if start_lags_s else None,
+        expected_chunks_per_reply=expected_chunks_per_reply,
+        peak_in_flight=peak_in_flight,
+        upstream=readings.upstream,
+        database=readings.database,
+        client=readings.client,
+        other=readings.other,
+        sql=sql,
+        **_summary(samples, wall_s, readings.relay),
     )
 
 
@@ -175,17 +237,28 @@ def sql_run(
     )
 
 
-def _level(target: TargetResult | None, concurrency: int) -> LevelResult | None:
+def level_at(target: TargetResult | None, concurrency: int) -> LevelResult | None:
+    """The closed-loop level of ``target`` at ``concurrency``, if it ran and is there."""
     if target is None or target.status != "ok":
         return None
     return next((lv for lv in target.levels if lv.concurrency == concurrency), None)
 
 
-def overhead_ms(level: LevelResult, direct: LevelResult | None) -> float | None:
-    """TTFT p50 of ``level`` minus direct's at the same concurrency."""
-    if direct is None or level.ttft_ms is None or direct.ttft_ms is None:
+def rate_at(target: TargetResult | None, offered_rate: float) -> RateResult | None:
+    """The open-loop run of ``target`` at ``offered_rate``, if it ran and is there."""
+    if target is None or target.status != "ok":
         return None
-    return level.ttft_ms.p50 - direct.ttft_ms.p50
+    return next((r for r in target.rates if r.offered_rate == offered_rate), None)
+
+
+def overhead_ms(
+    load: LoadResult, direct: LoadResult | None, statistic: str = "p50"
+) -> float | None:
+    """TTFT ``statistic`` (p50, p95, p99) of ``load`` minus direct's under the same load."""
+    if direct is None or load.ttft_ms is None or direct.ttft_ms is None:
+        return None
+    value: float = getattr(load.ttft_ms, statistic) - getattr(direct.ttft_ms, statistic)
+    return value
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -196,7 +269,8 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def compare(result: BenchResult) -> list[Comparison]:
-    """Every relay level against direct at the same concurrency (and vs LiteLLM's capacity)."""
+    """Every relay level against direct at the same concurrency (and, for the playground,
+    its capacity against LiteLLM's)."""
     direct = result.target(DIRECT)
     litellm = result.target(LITELLM)
     rows: list[Comparison] = []
@@ -204,10 +278,10 @@ def compare(result: BenchResult) -> list[Comparison]:
         if target.name == DIRECT or target.status != "ok":
             continue
         for level in target.levels:
-            base = _level(direct, level.concurrency)
+            base = level_at(direct, level.concurrency)
             capacity = None
-            if target.name == PLAYGROUND:
-                other = _level(litellm, level.concurrency)
+            if is_playground(target.name):
+                other = level_at(litellm, level.concurrency)
                 capacity = ratio(
                     level.relay_chunks_per_cpu_s,
                     other.relay_chunks_per_cpu_s if other else None,
@@ -224,77 +298,34 @@ def compare(result: BenchResult) -> list[Comparison]:
     return rows
 
 
-def _fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}{unit}"
-
-
-def _ttft_check(playground: TargetResult | None, direct: TargetResult | None) -> TargetCheck:
-    at50 = _level(playground, 50)
-    over = overhead_ms(at50, _level(direct, 50)) if at50 else None
-    return TargetCheck(
-        name="TTFT p50 overhead over direct at concurrency 50",
-        wanted="≤ 10 ms",
-        measured=_fmt(over, " ms", 1),
-        met=None if over is None else over <= 10,
-    )
-
-
-def _throughput_check(
-    playground: TargetResult | None, direct: TargetResult | None, concurrency: int, wanted: float
-) -> TargetCheck:
-    level = _level(playground, concurrency)
-    base = _level(direct, concurrency)
-    value = ratio(level.chunks_per_s, base.chunks_per_s) if level and base else None
-    return TargetCheck(
-        name=f"throughput vs direct at concurrency {concurrency}",
-        wanted=f"≥ {wanted}x",
-        measured=_fmt(value, "x"),
-        met=None if value is None else value >= wanted,
-    )
-
-
-def _capacity_check(playground: TargetResult | None, litellm: TargetResult | None) -> TargetCheck:
-    # Capacity at the highest concurrency both relays ran: where they were busiest, so
-    # fixed per-process costs (heartbeats, timers) weigh least.
-    common = [
-        lv.concurrency
-        for lv in (playground.levels if playground and playground.status == "ok" else [])
-        if _level(litellm, lv.concurrency) is not None
-    ]
-    value = None
-    if common:
-        pl, li = _level(playground, max(common)), _level(litellm, max(common))
-        value = ratio(
-            pl.relay_chunks_per_cpu_s if pl else None, li.relay_chunks_per_cpu_s if li else None
-        )
-    return TargetCheck(
-        name="relay capacity (chunks per CPU-second) vs LiteLLM, at the highest level",
-        wanted="≥ 5x",
-        measured=_fmt(value, "x"),
-        met=None if value is None else value >= 5,
-    )
-
-
-def _idle_check(playground: TargetResult | None) -> TargetCheck:
-    idle = playground.idle_rss_mb if playground and playground.status == "ok" else None
-    return TargetCheck(
-        name="idle RSS of the playground",
-        wanted="≤ 150 MB",
-        measured=_fmt(idle, " MB", 0),
-        met=None if idle is None else idle <= 150,
-    )
-
-
-def target_checks(result: BenchResult) -> list[TargetCheck]:
-    """The relay's four targets, judged on this run (``met`` None when not measured)."""
-    playground = result.target(PLAYGROUND)
+def compare_rates(result: BenchResult) -> list[RateComparison]:
+    """Every relay's open-loop rate against direct at the same rate (same arrivals)."""
     direct = result.target(DIRECT)
-    return [
-        _ttft_check(playground, direct),
-        *(
-            _throughput_check(playground, direct, concurrency, wanted)
-            for concurrency, wanted in ((50, 0.95), (200, 0.9))
-        ),
-        _capacity_check(playground, result.target(LITELLM)),
-        _idle_check(playground),
-    ]
+    rows: list[RateComparison] = []
+    for target in result.targets:
+        if target.name == DIRECT or target.status != "ok":
+            continue
+        for run in target.rates:
+            base = rate_at(direct, run.offered_rate)
+            rows.append(
+                RateComparison(
+                    target=target.name,
+                    offered_rate=run.offered_rate,
+                    ttft_p50_overhead_ms=overhead_ms(run, base, "p50"),
+                    ttft_p95_overhead_ms=overhead_ms(run, base, "p95"),
+                )
+            )
+    return rows
+
+
+def keeps_up(run: RateResult, reply_s: float) -> bool:
+    """Whether a target sustained an arrival rate: every reply arrived whole, and even
+    the slowest (p99) took at most :data:`KEEPS_UP_FACTOR` times the upstream's paced
+    reply time ``reply_s``, so replies did not queue behind each other."""
+    return (
+        run.requests > 0
+        and run.errors == 0
+        and run.completed == run.requests
+        and run.total_ms_p99 is not None
+        and run.total_ms_p99 <= KEEPS_UP_FACTOR * reply_s * 1000
+    )

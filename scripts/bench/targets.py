@@ -1,7 +1,8 @@
 """The three targets: how each is started, sent requests, measured and stopped.
 
 - **direct**: the OpenAI SDK straight to the fake upstream, the physical limit.
-- **playground**: ``playground serve`` on a fresh database, one fresh thread per send.
+- **playground**: ``playground serve`` (``--workers N``) on a fresh database, one fresh
+  thread per send.
 - **litellm**: LiteLLM's proxy from its own venv (``scripts.bench.litellm_proxy``).
 
 Each ``run_*`` function starts what it needs and stops it again before returning, so
@@ -17,10 +18,11 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import openai
 
 from scripts.bench.database import open_embedded_database, open_server_database
-from scripts.bench.levels import LevelFactory, Log, Meters, run_levels, sql_runs
+from scripts.bench.levels import LevelFactory, Log, run_loads, sql_runs
 from scripts.bench.litellm_proxy import (
     LITELLM_SPEC,
     install_litellm,
@@ -35,26 +37,27 @@ from scripts.bench.load import (
     playground_client,
     playground_request,
 )
-from scripts.bench.meters import TreeMeter
+from scripts.bench.meters import Meters, TreeMeter
 from scripts.bench.processes import playground_env, start_playground
 from scripts.bench.records import (
     DIRECT,
     LITELLM,
-    PLAYGROUND,
     BenchConfig,
     LevelResult,
+    RateResult,
     RequestSample,
     SqlRun,
     TargetResult,
+    playground_name,
 )
 
 
 def _openai_factory(base_url: str, api_key: str, config: BenchConfig) -> LevelFactory:
     @contextlib.asynccontextmanager
     async def factory(
-        concurrency: int, total: int, content: str, expected: str
+        pool: int, total: int, content: str, expected: str
     ) -> AsyncIterator[RequestFn]:
-        async with openai_client(base_url, api_key, concurrency, config.level_timeout_s) as client:
+        async with openai_client(base_url, api_key, pool, config.level_timeout_s) as client:
 
             async def request(_: int) -> RequestSample:
                 return await openai_request(client, config.model, content, expected)
@@ -67,9 +70,9 @@ def _openai_factory(base_url: str, api_key: str, config: BenchConfig) -> LevelFa
 def _playground_factory(base_url: str, config: BenchConfig) -> LevelFactory:
     @contextlib.asynccontextmanager
     async def factory(
-        concurrency: int, total: int, content: str, expected: str
+        pool: int, total: int, content: str, expected: str
     ) -> AsyncIterator[RequestFn]:
-        async with playground_client(base_url, concurrency, config.level_timeout_s) as http:
+        async with playground_client(base_url, pool, config.level_timeout_s) as http:
             # One fresh thread per request, created before the timed window: a send
             # then measures the relay, not thread creation or a growing history.
             threads = await create_threads(http, config.model, total)
@@ -87,9 +90,31 @@ def _client_meter() -> TreeMeter:
     return TreeMeter(os.getpid(), children=False)
 
 
+def _wait_healthy(url: str, timeout: float = 60.0) -> None:
+    """Poll the playground's ``/healthz`` until it answers 200 (with several workers the
+    supervisor says it is running before they are)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, trust_env=False, timeout=2) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get("/healthz").status_code == 200:
+                    return
+            time.sleep(0.2)
+    raise RuntimeError(f"{url}/healthz did not answer 200 within {timeout:g} s")
+
+
 def _idle_rss_mb(meter: TreeMeter) -> float:
+    """Resident memory of the idle tree once start-up is over: after a second, as soon as
+    two readings half a second apart differ by less than 1 MB (at most 10 s)."""
     time.sleep(1.0)
-    return meter.rss_bytes() / 2**20
+    last = meter.rss_bytes()
+    for _ in range(18):
+        time.sleep(0.5)
+        now = meter.rss_bytes()
+        if abs(now - last) < 2**20:
+            break
+        last = now
+    return now / 2**20
 
 
 def run_direct(
@@ -98,9 +123,13 @@ def run_direct(
     """The SDK straight to the upstream at every level: the baseline the relays are held to."""
     meters = Meters(None, upstream, None, _client_meter())
     factory = _openai_factory(upstream_url, "bench-key", config)
-    levels = asyncio.run(run_levels(DIRECT, factory, meters, config, None, log))
+    levels, rates = asyncio.run(run_loads(DIRECT, factory, meters, config, None, log))
     return TargetResult(
-        name=DIRECT, status="ok", version=f"openai {openai.__version__}", levels=levels
+        name=DIRECT,
+        status="ok",
+        version=f"openai {openai.__version__}",
+        levels=levels,
+        rates=rates,
     )
 
 
@@ -111,20 +140,26 @@ def run_playground(
     database_url: str | None,
     work_dir: Path,
     log: Log,
+    *,
+    workers: int = 1,
+    with_sql: bool = True,
 ) -> tuple[TargetResult, list[SqlRun], str]:
-    """The playground on a fresh database: its levels, its SQL runs, and that database."""
-    log("playground: preparing a fresh database…")
+    """The playground with ``workers`` worker processes on a fresh database: its levels
+    and rates, its SQL runs (when ``with_sql``), and that database's description."""
+    name = playground_name(workers)
+    log(f"{name}: preparing a fresh database…")
     database = (
         open_server_database(database_url) if database_url else open_embedded_database(work_dir)
     )
     try:
-        log(f"playground: {database.description}; counting with {database.counter.method}")
+        log(f"{name}: {database.description}; counting with {database.counter.method}")
         env = playground_env(database.url, upstream_url, config.model, work_dir / "data")
-        service = start_playground(env)
+        service = start_playground(env, workers=workers)
         try:
+            _wait_healthy(service.url)
             meter = TreeMeter(service.pid)
             idle = _idle_rss_mb(meter)
-            log(f"playground: serving on {service.url}, idle RSS {idle:.0f} MB")
+            log(f"{name}: {workers} worker(s) on {service.url}, idle RSS {idle:.0f} MB")
             meters = Meters(
                 meter,
                 upstream,
@@ -133,17 +168,25 @@ def run_playground(
             )
             factory = _playground_factory(service.url, config)
 
-            async def measure() -> tuple[list[LevelResult], list[SqlRun]]:
-                levels = await run_levels(PLAYGROUND, factory, meters, config, database, log)
-                return levels, await sql_runs(factory, database, config, log)
+            async def measure() -> tuple[list[LevelResult], list[RateResult], list[SqlRun]]:
+                levels, rates = await run_loads(name, factory, meters, config, database, log)
+                sql = await sql_runs(factory, database, config, log) if with_sql else []
+                return levels, rates, sql
 
-            levels, sql = asyncio.run(measure())
+            levels, rates, sql = asyncio.run(measure())
         except Exception:
-            log("playground output (tail):\n" + service.tail())
+            log(f"{name} output (tail):\n" + service.tail())
             raise
         finally:
             service.stop()
-        target = TargetResult(name=PLAYGROUND, status="ok", idle_rss_mb=idle, levels=levels)
+        target = TargetResult(
+            name=name,
+            status="ok",
+            workers=workers,
+            idle_rss_mb=idle,
+            levels=levels,
+            rates=rates,
+        )
         return target, sql, database.description
     finally:
         database.close()
@@ -172,12 +215,19 @@ def run_litellm(
         log(f"litellm: serving on {service.url}, idle RSS {idle:.0f} MB")
         meters = Meters(meter, upstream, None, _client_meter())
         factory = _openai_factory(service.url, key, config)
-        levels = asyncio.run(run_levels(LITELLM, factory, meters, config, None, log))
+        levels, rates = asyncio.run(run_loads(LITELLM, factory, meters, config, None, log))
     except Exception:
         log("litellm output (tail):\n" + service.tail())
         raise
     finally:
         service.stop()
     return TargetResult(
-        name=LITELLM, status="ok", version=f"litellm {version}", idle_rss_mb=idle, levels=levels
+        name=LITELLM,
+        status="ok",
+        version=f"litellm {version}",
+        # Started with --num_workers 1, as the playground's one-worker run.
+        workers=1,
+        idle_rss_mb=idle,
+        levels=levels,
+        rates=rates,
     )
