@@ -14,6 +14,7 @@ from api.errors import BadRequestError
 from api.schemas.auth import KeyCreate, KeyCreated, KeyInfo, KeyList, KeyUpdate, Limits
 from api.settings import AccessSettings
 from api.stores.keys import KeyRow, KeyStore
+from api.validation import check_no_nul
 
 LIMIT_FIELDS = ("tokens_per_day", "requests_per_minute", "max_concurrent_replies")
 
@@ -54,6 +55,7 @@ class KeyService:
     async def create(self, data: KeyCreate) -> KeyCreated:
         """A new key (for a new principal, or one more for ``principal_id``); the key
         itself is in the answer and nowhere else."""
+        check_no_nul(data)
         limits = {name: getattr(data, name) for name in LIMIT_FIELDS}
         if data.principal_id is None:
             principal = await self._keys.add_principal(

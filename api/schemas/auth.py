@@ -10,7 +10,8 @@ import msgspec
 
 Role = Literal["member", "admin"]
 KeyName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-LimitValue = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000_000)]
+# Stored as a Postgres integer.
+LimitValue = Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
 ExpiresInDays = Annotated[int, msgspec.Meta(ge=1, le=3650)]
 
 
