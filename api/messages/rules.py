@@ -1,5 +1,5 @@
-"""Rules shared by storing and sending messages: which model and params apply, and
-which message a new one goes under."""
+"""Rules shared by storing and sending messages: which model and params apply, which
+message a new one goes under, and the answers a broken rule gets."""
 
 from __future__ import annotations
 
@@ -43,10 +43,48 @@ def choose_parent(thread: m.Thread, tree: MessageTree, parent_ref: str | None) -
         ) from None
     parent = tree.by_id.get(parent_id)
     if parent is None:
-        raise BadRequestError(
-            f"parent_id {parent_id} is not a message of thread {thread.id}",
-            extra={"field": "parent_id"},
-        )
+        raise not_a_message_of(thread.id, parent_id)
     if parent.status == "in_progress":
-        raise ConflictError(f"message {parent_id} is still being generated")
+        raise still_generating(parent_id)
     return parent
+
+
+def not_a_message_of(thread_id: UUID, parent_id: UUID) -> BadRequestError:
+    """The 400 for a ``parent_id`` that is no message of the thread."""
+    return BadRequestError(
+        f"parent_id {parent_id} is not a message of thread {thread_id}",
+        extra={"field": "parent_id"},
+    )
+
+
+def still_generating(message_id: UUID) -> ConflictError:
+    """The 409 for a parent whose reply is still being written."""
+    return ConflictError(f"message {message_id} is still being generated")
+
+
+def check_no_open_calls(thread_id: UUID, path: list[m.Message]) -> None:
+    """409 when the history runs through a reply still waiting for client tool outputs:
+    a model server rejects any turn after unanswered ``tool_calls`` (README "Function
+    calling")."""
+    waiting = next((row for row in path if row.status == "requires_action"), None)
+    if waiting is not None:
+        raise waiting_for_outputs(thread_id, waiting.id)
+
+
+def waiting_for_outputs(thread_id: UUID, message_id: UUID) -> ConflictError:
+    """The 409 for a history through ``message_id``, a reply waiting for tool outputs."""
+    return ConflictError(
+        f"message {message_id} is waiting for tool outputs; answer them with POST "
+        f"/api/threads/{thread_id}/messages/{message_id}/tool_outputs, or send below "
+        "another message (parent_id)",
+        extra={"message_id": str(message_id)},
+    )
+
+
+def busy(message_id: UUID | None) -> ConflictError:
+    """The 409 for a thread where a reply (``message_id``) is being generated."""
+    return ConflictError(
+        f"a reply is already being generated in this thread (message {message_id}); "
+        "wait for it or cancel it",
+        extra={"message_id": str(message_id)},
+    )

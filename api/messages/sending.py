@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +21,7 @@ from api.errors import (
     ConflictError,
     DatabaseUnavailableError,
     NotFoundError,
-    PayloadTooLargeError,
     UnavailableError,
-    UnprocessableError,
     UpstreamError,
 )
 from api.generation.context import ThreadTools, model_context
@@ -33,11 +30,12 @@ from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
 from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
-from api.messages.rules import choose_parent, resolve_model
+from api.messages.outputs import answer_rows
+from api.messages.rules import busy, check_no_open_calls, choose_parent, resolve_model
 from api.quotas import check_quotas
 from api.schemas.auth import Principal
 from api.schemas.events import Event
-from api.schemas.messages import Regenerate, SendMessage, SendResult, ToolOutput, ToolOutputs
+from api.schemas.messages import Regenerate, SendMessage, SendResult, ToolOutputs
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.generations import BUSY_INDEXES, IDEMPOTENCY_INDEX, GenerationStore
@@ -202,41 +200,12 @@ class SendService:
             raise ConflictError(
                 f"message {message_id} is not waiting for tool outputs (status {waiting.status})"
             )
-        # The built-in calls of that turn were answered already, as a chain of tool rows.
-        chain = [waiting]
-        while children := [c for c in tree.children[chain[-1].id] if c.role == "tool"]:
-            chain.append(children[0])
-        answered = {row.tool_call_id for row in chain[1:]}
-        pending = [
-            call["id"] for call in waiting.tool_calls or [] if call.get("id") not in answered
-        ]
-        rows = []
-        parent_id = chain[-1].id
-        for output in _in_call_order(body.outputs, pending):
-            row = new_message(
-                thread_id, parent_id, "tool", self._output_text(output), tool_call_id=output.call_id
-            )
-            rows.append(row)
-            parent_id = row.id
+        rows, below = answer_rows(tree, waiting, body.outputs, self._max_chars)
         self._messages.mark_answered(waiting)
         model, params = waiting.model or thread.model, dict(waiting.params or {})
         check_model(self._models, model)
-        path = [*tree.path_to(chain[-1].id), *rows]
+        path = [*tree.path_to(below), *rows]
         return await self._start(thread, rows, path, model, params, None, tree)
-
-    def _output_text(self, output: ToolOutput) -> str:
-        content = (
-            output.output
-            if isinstance(output.output, str)
-            else msgspec.json.encode(output.output).decode()
-        )
-        if len(content) > self._max_chars:
-            raise PayloadTooLargeError(
-                f"the output for {output.call_id} is {len(content)} characters long; "
-                f"the limit is {self._max_chars}",
-                extra={"field": "outputs.output", "limit": self._max_chars},
-            )
-        return content
 
     def follow(self, generation_id: UUID) -> AsyncIterator[Event]:
         """The events of a generation this service started (or an earlier request did)."""
@@ -271,11 +240,7 @@ class SendService:
         if generation is None:
             return None
         if generation.request_hash != request.digest:
-            raise UnprocessableError(
-                f"Idempotency-Key {request.key!r} was used with a different request; "
-                "use a new key for a new request",
-                extra={"field": "Idempotency-Key"},
-            )
+            raise request.reused()
         return StartedGeneration(generation_id=generation.id, stream=None)
 
     async def _settle_busy(self, thread_id: UUID, if_busy: str) -> None:
@@ -298,7 +263,7 @@ class SendService:
         """Store ``new_rows``, the reply placeholder and the generation in one
         transaction, then start it."""
         thread_id, owner_id = thread.id, thread.owner_id  # before a rollback expires them
-        _check_no_open_calls(thread_id, path)
+        check_no_open_calls(thread_id, path)
         await check_quotas(self._session, self._caller)
         tools = ThreadTools.of(thread)
         context = model_context(thread, path, tools)
@@ -361,48 +326,4 @@ class SendService:
         # The generation in the way may have finished since the insert failed: the
         # newest one is then the one that was in the way.
         blocking = await self._runs.running(thread_id) or await self._runs.latest(thread_id)
-        message_id = blocking.message_id if blocking else None
-        return ConflictError(
-            f"a reply is already being generated in this thread (message {message_id}); "
-            "wait for it or cancel it",
-            extra={"message_id": str(message_id)},
-        )
-
-
-def _in_call_order(outputs: list[ToolOutput], pending: list[str]) -> list[ToolOutput]:
-    """The outputs in the order of the calls; 400 for unknown, repeated or missing ids."""
-    by_id: dict[str, ToolOutput] = {}
-    for index, output in enumerate(outputs):
-        field = f"outputs[{index}].call_id"
-        if output.call_id not in pending:
-            raise BadRequestError(
-                f"{field}: {output.call_id!r} is not a call waiting for output; "
-                f"waiting: {', '.join(pending) or '(none)'}",
-                extra={"field": field, "pending_call_ids": pending},
-            )
-        if output.call_id in by_id:
-            raise BadRequestError(
-                f"{field}: {output.call_id!r} is answered twice", extra={"field": field}
-            )
-        by_id[output.call_id] = output
-    missing = [call_id for call_id in pending if call_id not in by_id]
-    if missing:
-        raise BadRequestError(
-            f"outputs: no output for {', '.join(missing)}; every waiting call needs one",
-            extra={"field": "outputs", "missing_call_ids": missing},
-        )
-    return [by_id[call_id] for call_id in pending]
-
-
-def _check_no_open_calls(thread_id: UUID, path: list[m.Message]) -> None:
-    """409 when the history runs through a reply still waiting for client tool outputs:
-    a model server rejects any turn after unanswered ``tool_calls`` (README "Function
-    calling")."""
-    waiting = next((row for row in path if row.status == "requires_action"), None)
-    if waiting is not None:
-        raise ConflictError(
-            f"message {waiting.id} is waiting for tool outputs; answer them with POST "
-            f"/api/threads/{thread_id}/messages/{waiting.id}/tool_outputs, or send below "
-            "another message (parent_id)",
-            extra={"message_id": str(waiting.id)},
-        )
+        return busy(blocking.message_id if blocking else None)
