@@ -1,5 +1,6 @@
 """Rules shared by storing and sending messages: which model and params apply, which
-message a new one goes under, and the answers a broken rule gets."""
+message a new one goes under, and the answers a broken rule gets (the same whether
+Python found it or the send statement did, ``api.stores.sends``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import msgspec
 from api.errors import BadRequestError, ConflictError
 from api.llm.router import ModelRouter
 from api.schemas.params import ChatParams, merge_params
+from api.stores.sends import ParentRef, Refused
 from api.stores.tree import MessageTree
 from api.validation import check_model
 from db import models as m
@@ -27,20 +29,30 @@ def resolve_model(
     return chosen, msgspec.to_builtins(merged)
 
 
-def choose_parent(thread: m.Thread, tree: MessageTree, parent_ref: str | None) -> m.Message | None:
-    """The message a new one goes under: the head by default, none for ``"root"``, or
-    the named message of this thread (400 if it is not one, 409 while it is written)."""
+def parse_parent(parent_ref: str | None) -> ParentRef:
+    """The ``parent_id`` of a request: the head by default, ``"root"``, or a message id
+    (400 when it is neither)."""
     if parent_ref is None:
-        return tree.by_id.get(thread.head_id) if thread.head_id else None
+        return "head"
     if parent_ref == "root":
-        return None
+        return "root"
     try:
-        parent_id = UUID(parent_ref)
+        return UUID(parent_ref)
     except ValueError:
         raise BadRequestError(
             f'parent_id must be a message id or "root", not {parent_ref!r}',
             extra={"field": "parent_id"},
         ) from None
+
+
+def choose_parent(thread: m.Thread, tree: MessageTree, parent_ref: str | None) -> m.Message | None:
+    """The message a new one goes under: the head by default, none for ``"root"``, or
+    the named message of this thread (400 if it is not one, 409 while it is written)."""
+    parent_id = parse_parent(parent_ref)
+    if parent_id == "head":
+        return tree.by_id.get(thread.head_id) if thread.head_id else None
+    if parent_id == "root":
+        return None
     parent = tree.by_id.get(parent_id)
     if parent is None:
         raise not_a_message_of(thread.id, parent_id)
@@ -49,7 +61,7 @@ def choose_parent(thread: m.Thread, tree: MessageTree, parent_ref: str | None) -
     return parent
 
 
-def not_a_message_of(thread_id: UUID, parent_id: UUID) -> BadRequestError:
+def not_a_message_of(thread_id: UUID, parent_id: UUID | None) -> BadRequestError:
     """The 400 for a ``parent_id`` that is no message of the thread."""
     return BadRequestError(
         f"parent_id {parent_id} is not a message of thread {thread_id}",
@@ -57,7 +69,7 @@ def not_a_message_of(thread_id: UUID, parent_id: UUID) -> BadRequestError:
     )
 
 
-def still_generating(message_id: UUID) -> ConflictError:
+def still_generating(message_id: UUID | None) -> ConflictError:
     """The 409 for a parent whose reply is still being written."""
     return ConflictError(f"message {message_id} is still being generated")
 
@@ -71,7 +83,7 @@ def check_no_open_calls(thread_id: UUID, path: list[m.Message]) -> None:
         raise waiting_for_outputs(thread_id, waiting.id)
 
 
-def waiting_for_outputs(thread_id: UUID, message_id: UUID) -> ConflictError:
+def waiting_for_outputs(thread_id: UUID, message_id: UUID | None) -> ConflictError:
     """The 409 for a history through ``message_id``, a reply waiting for tool outputs."""
     return ConflictError(
         f"message {message_id} is waiting for tool outputs; answer them with POST "
@@ -88,3 +100,15 @@ def busy(message_id: UUID | None) -> ConflictError:
         "wait for it or cancel it",
         extra={"message_id": str(message_id)},
     )
+
+
+def refusal(thread_id: UUID, refused: Refused) -> BadRequestError | ConflictError:
+    """The answer to a send the send statement refused after it found the thread."""
+    named = refused.message_id
+    if refused.outcome == "parent_not_found":
+        return not_a_message_of(thread_id, named)
+    if refused.outcome == "parent_in_progress":
+        return still_generating(named)
+    if refused.outcome == "waiting_for_outputs":
+        return waiting_for_outputs(thread_id, named)
+    return busy(named)

@@ -3,7 +3,9 @@ the generation that writes the reply.
 
 Sends and regenerations validate and store their rows here, before any response
 starts, then hand a ``GenerationPlan`` to the generation manager. The thread row is
-locked first, like every transaction that changes a thread's messages.
+locked first, like every transaction that changes a thread's messages. A send makes
+all its checks and writes in one statement (``api.stores.sends``) and answers the rule
+it broke as the unit of work of a regeneration answers it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,19 +31,21 @@ from api.generation.context import ThreadTools, model_context
 from api.generation.manager import GenerationManager, new_generation_id
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
+from api.llm.request import ChatMessage
 from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
 from api.messages.outputs import answer_rows
-from api.messages.rules import busy, check_no_open_calls, choose_parent, resolve_model
-from api.quotas import check_quotas
+from api.messages.rules import busy, check_no_open_calls, parse_parent, refusal, resolve_model
+from api.quotas import check_limits, check_quotas
 from api.schemas.auth import Principal
 from api.schemas.events import Event
-from api.schemas.messages import Regenerate, SendMessage, SendResult, ToolOutputs
+from api.schemas.messages import Message, Regenerate, SendMessage, SendResult, ToolOutputs
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.generations import BUSY_INDEXES, IDEMPOTENCY_INDEX, GenerationStore
-from api.stores.messages import MessageStore, message_in, new_message, reply_placeholder
-from api.stores.threads import ThreadStore
+from api.stores.messages import MessageStore, message_in, reply_placeholder
+from api.stores.sends import NewSend, NotReached, Refused, SendStore
+from api.stores.threads import ThreadStore, thread_not_found
 from api.stores.tree import MessageTree
 from api.validation import check_content, check_model, check_no_nul
 from db import models as m
@@ -72,6 +77,7 @@ class SendService:
         self._threads = ThreadStore(session, caller.scope)
         self._messages = MessageStore(session)
         self._runs = GenerationStore(session)
+        self._sends = SendStore(session)
         self._models = models
         self._generations = generations
         self._max_chars = settings.playground_max_content_chars
@@ -140,20 +146,69 @@ class SendService:
             )
         check_content(body.content, self._max_chars)
         check_no_nul(body)
-        # Before anything reads or stops what runs in it: another owner's thread is a 404.
-        await self._threads.check_visible(thread_id)
         request = IdempotentRequest.of(idempotency_key, f"send {thread_id}", body)
+        parent = parse_parent(body.parent_id)
+        if body.if_busy == "interrupt" or not self._generations.accepting:
+            earlier = await self._settle(thread_id, request, body.if_busy)
+            if earlier is not None:
+                return earlier
+        generation_id = new_generation_id()
+        found = await self._sends.send(
+            NewSend(
+                thread_id=thread_id,
+                scope=self._caller.scope,
+                principal_id=self._caller.id,
+                process=self._generations.instance_id,
+                content=body.content,
+                parent=parent,
+                model=body.model,
+                params=msgspec.to_builtins(body.params) if body.params is not None else {},
+                key=request.key if request else None,
+                digest=request.digest if request else None,
+                limited=self._caller.limits.any(),
+                generation_id=generation_id,
+            )
+        )
+        if isinstance(found, NotReached):
+            return await self._not_reached(thread_id, request, found)
+        # The rules in the order a regeneration checks them: the model, the parent, the
+        # tool outputs, the quotas (counted only past those two), a reply running.
+        model, params = resolve_model(self._models, found.thread, body.model, body.params)
+        if found.usage is not None:
+            check_limits(self._caller.limits, found.usage)
+        if isinstance(found, Refused):
+            raise refusal(thread_id, found)
+        await self._commit()
+        tools = ThreadTools.of(found.thread)
+        context = model_context(found.thread, [*found.path, found.user], tools)
+        announce = [
+            to_message(found.user, found.sibling_ids),
+            to_message(found.reply, [found.reply.id]),
+        ]
+        return self._launch(found.thread, generation_id, announce, model, params, context, tools)
+
+    async def _settle(
+        self, thread_id: UUID, request: IdempotentRequest | None, if_busy: str
+    ) -> StartedGeneration | None:
+        """A retry's earlier generation, found before anything is stopped (it may be the
+        running reply); else the thread settled for a new reply (or the 503)."""
+        await self._threads.check_visible(thread_id)
         earlier = await self._earlier(thread_id, request)
-        if earlier is not None:
-            return earlier
-        await self._settle_busy(thread_id, body.if_busy)
-        thread = await self._threads.get(thread_id, lock=True)
-        model, params = resolve_model(self._models, thread, body.model, body.params)
-        tree = await self._messages.tree(thread_id)
-        parent = choose_parent(thread, tree, body.parent_id)
-        user = new_message(thread_id, parent.id if parent else None, "user", body.content)
-        path = [*tree.path_to(parent.id if parent else None), user]
-        return await self._start(thread, [user], path, model, params, request, tree)
+        if earlier is None:
+            await self._settle_busy(thread_id, if_busy)
+        return earlier
+
+    async def _not_reached(
+        self, thread_id: UUID, request: IdempotentRequest | None, found: NotReached
+    ) -> StartedGeneration:
+        """The earlier request's generation, the 422 for its key reused, or the 404."""
+        if found.outcome == "earlier" and found.generation_id is not None:
+            # Nothing was stored; end the transaction, which holds the thread's lock.
+            await self._session.rollback()
+            return StartedGeneration(generation_id=found.generation_id, stream=None)
+        if found.outcome == "key_reused" and request is not None:
+            raise request.reused()
+        raise thread_not_found(thread_id)
 
     async def _regenerate(
         self,
@@ -163,14 +218,12 @@ class SendService:
         idempotency_key: str | None,
     ) -> StartedGeneration:
         check_no_nul(body)
-        await self._threads.check_visible(thread_id)
         request = IdempotentRequest.of(
             idempotency_key, f"regenerate {thread_id} {message_id}", body
         )
-        earlier = await self._earlier(thread_id, request)
+        earlier = await self._settle(thread_id, request, body.if_busy)
         if earlier is not None:
             return earlier
-        await self._settle_busy(thread_id, body.if_busy)
         thread = await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
         target = message_in(tree, thread_id, message_id)
@@ -262,7 +315,7 @@ class SendService:
     ) -> StartedGeneration:
         """Store ``new_rows``, the reply placeholder and the generation in one
         transaction, then start it."""
-        thread_id, owner_id = thread.id, thread.owner_id  # before a rollback expires them
+        thread_id = thread.id  # before a rollback expires it
         check_no_open_calls(thread_id, path)
         await check_quotas(self._session, self._caller)
         tools = ThreadTools.of(thread)
@@ -292,21 +345,37 @@ class SendService:
             raise await self._busy(thread_id) from exc
         # The new rows came back with their defaults (eager_defaults): no reload needed.
         grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
+        announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
+        return self._launch(thread, generation.id, announce, model, params, context, tools)
+
+    def _launch(
+        self,
+        thread: m.Thread,
+        generation_id: UUID,
+        announce: list[Message],
+        model: str,
+        params: dict[str, Any],
+        context: list[ChatMessage],
+        tools: ThreadTools,
+    ) -> StartedGeneration:
+        """Start the generation of stored rows. ``announce`` lists the new rows, the
+        reply placeholder last: the first of several is the request's own (the user
+        message, or the first tool output)."""
         plan = GenerationPlan(
-            generation_id=generation.id,
-            thread_id=thread_id,
-            owner_id=owner_id,
+            generation_id=generation_id,
+            thread_id=thread.id,
+            owner_id=thread.owner_id,
             principal_id=self._caller.id,
-            assistant_id=assistant.id,
-            user_id=new_rows[0].id if new_rows else None,
-            announce=[to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]],
+            assistant_id=announce[-1].id,
+            user_id=announce[0].id if len(announce) > 1 else None,
+            announce=announce,
             model=model,
             params=params,
             context=context,
             tools=tools.builtin,
             client_functions=tools.client,
         )
-        return StartedGeneration(generation_id=generation.id, stream=self._generations.start(plan))
+        return StartedGeneration(generation_id=generation_id, stream=self._generations.start(plan))
 
     def _generation_row(
         self, thread_id: UUID, assistant_id: UUID, request: IdempotentRequest | None
