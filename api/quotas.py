@@ -2,8 +2,10 @@
 tokens per UTC day (README "Running it for a team").
 
 The counts come from the database (running and recent generations, the day's usage
-row), so they hold across processes and restarts. The principal's row is locked while
-they are checked, so two sends at once on any processes cannot both take the last slot.
+row; ``playground_quota_usage``), so they hold across processes and restarts. The
+principal's row is locked while they are checked, so two sends at once on any
+processes cannot both take the last slot. A send gets the counts from the statement
+that stores it (``api.stores.sends``) and checks them with ``check_limits``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import RateLimitedError
-from api.schemas.auth import Principal
-from api.stores.usage import UsageStore
+from api.schemas.auth import Limits, Principal
+from api.stores.usage import QuotaUsage, UsageStore
 
 MINUTE_S = 60.0
 # A running reply may end at any moment; asking again soon is the best advice.
@@ -25,41 +27,38 @@ CONCURRENCY_RETRY_S = 1
 async def check_quotas(session: AsyncSession, caller: Principal) -> None:
     """429 naming the first limit ``caller`` is at; nothing to check (and no query)
     when no limit applies."""
-    limits = caller.limits
-    if not limits.any():
-        return
-    usage = UsageStore(session)
-    await usage.lock_principal(caller.id)
-    if limits.max_concurrent_replies is not None:
-        running = await usage.running(caller.id)
-        if running >= limits.max_concurrent_replies:
-            raise _limited(
-                "max_concurrent_replies",
-                limits.max_concurrent_replies,
-                running,
-                CONCURRENCY_RETRY_S,
-                "replies running at once",
-            )
-    if limits.requests_per_minute is not None:
-        recent = await usage.recent_requests(caller.id)
-        if recent.count >= limits.requests_per_minute:
-            raise _limited(
-                "requests_per_minute",
-                limits.requests_per_minute,
-                recent.count,
-                _until_minute_after(recent.oldest),
-                "requests in the last minute",
-            )
-    if limits.tokens_per_day is not None:
-        used = await usage.tokens_today(caller.id)
-        if used >= limits.tokens_per_day:
-            raise _limited(
-                "tokens_per_day",
-                limits.tokens_per_day,
-                used,
-                _until_utc_midnight(),
-                "tokens today (UTC)",
-            )
+    if caller.limits.any():
+        check_limits(caller.limits, await UsageStore(session).quota_usage(caller.id))
+
+
+def check_limits(limits: Limits, usage: QuotaUsage) -> None:
+    """429 naming the first of ``limits`` that ``usage`` has reached."""
+    if limits.max_concurrent_replies is not None and (
+        usage.running >= limits.max_concurrent_replies
+    ):
+        raise _limited(
+            "max_concurrent_replies",
+            limits.max_concurrent_replies,
+            usage.running,
+            CONCURRENCY_RETRY_S,
+            "replies running at once",
+        )
+    if limits.requests_per_minute is not None and usage.recent >= limits.requests_per_minute:
+        raise _limited(
+            "requests_per_minute",
+            limits.requests_per_minute,
+            usage.recent,
+            _until_minute_after(usage.oldest_recent),
+            "requests in the last minute",
+        )
+    if limits.tokens_per_day is not None and usage.tokens_today >= limits.tokens_per_day:
+        raise _limited(
+            "tokens_per_day",
+            limits.tokens_per_day,
+            usage.tokens_today,
+            _until_utc_midnight(),
+            "tokens today (UTC)",
+        )
 
 
 def _limited(limit: str, value: int, used: int, retry_after_s: int, what: str) -> RateLimitedError:

@@ -34,9 +34,11 @@ async def run_unit(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T
     return await retrying()(once)
 
 
-async def commit(session: AsyncSession, what: str) -> None:
+async def commit(
+    session: AsyncSession, what: str, advice: str = "read it back before trying again"
+) -> None:
     """COMMIT; a connection lost during it is a 503 saying ``what`` may or may not be
-    stored (so ``run_unit`` does not write it twice)."""
+    stored, and what to do (``advice``), so ``run_unit`` does not write it twice."""
     try:
         await session.commit()
     except Exception as exc:
@@ -44,5 +46,5 @@ async def commit(session: AsyncSession, what: str) -> None:
             raise
         raise DatabaseUnavailableError(
             f"the database connection was lost while storing {what}; it may or may not "
-            "be stored: read it back before trying again"
+            f"be stored: {advice}"
         ) from exc

@@ -5,9 +5,10 @@
 the calling thread). They block: call them before the event loop starts, or through
 ``anyio.to_thread.run_sync`` from async code.
 
-The schema holds objects the ORM models do not describe (the view
-``thread_active_branch``). ``include_object`` and ``AUTOGENERATE_OPTIONS`` tell
-autogenerate to leave them alone; env.py and ``schema_differences`` share them, so
+The schema holds objects the ORM models do not describe: the view
+``thread_active_branch``, and the SQL functions of migration 0007, which autogenerate
+does not compare. ``include_object`` and ``AUTOGENERATE_OPTIONS`` tell autogenerate to
+leave the view alone; env.py and ``schema_differences`` share them, so
 ``alembic revision --autogenerate`` and the models-vs-migrations test agree.
 """
 

@@ -7,7 +7,8 @@ person with psql can query history directly. Messages form a tree through
 ``parent_id``; ``thread.head_id`` names the leaf of the active branch. A
 ``generation`` row is one run of the model in a thread (who runs it, its lease, its
 idempotency key) and ``generation_event`` keeps its events for resuming. Every
-statement that writes these tables is in ``api.stores``.
+statement that writes these tables is in ``api.stores``, or in a SQL function of the
+migrations that a store calls (``playground_send``, migration 0007).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from api.errors import BadRequestError
+from api.errors import BadRequestError, UnprocessableError
 
 KEY_MAX_CHARS = 200
 
@@ -33,3 +33,11 @@ class IdempotentRequest:
             )
         digest = hashlib.sha256(target.encode() + b"\n" + msgspec.json.encode(body)).hexdigest()
         return cls(key=key, digest=digest)
+
+    def reused(self) -> UnprocessableError:
+        """The 422 for this key when an earlier request used it with another body."""
+        return UnprocessableError(
+            f"Idempotency-Key {self.key!r} was used with a different request; "
+            "use a new key for a new request",
+            extra={"field": "Idempotency-Key"},
+        )

@@ -1,5 +1,6 @@
-"""Rules shared by storing and sending messages: which model and params apply, and
-which message a new one goes under."""
+"""Rules shared by storing and sending messages: which model and params apply, which
+message a new one goes under, and the answers a broken rule gets (the same whether
+Python found it or the send statement did, ``api.stores.sends``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import msgspec
 from api.errors import BadRequestError, ConflictError
 from api.llm.router import ModelRouter
 from api.schemas.params import ChatParams, merge_params
+from api.stores.sends import ParentRef, Refused
 from api.stores.tree import MessageTree
 from api.validation import check_model
 from db import models as m
@@ -27,26 +29,86 @@ def resolve_model(
     return chosen, msgspec.to_builtins(merged)
 
 
-def choose_parent(thread: m.Thread, tree: MessageTree, parent_ref: str | None) -> m.Message | None:
-    """The message a new one goes under: the head by default, none for ``"root"``, or
-    the named message of this thread (400 if it is not one, 409 while it is written)."""
+def parse_parent(parent_ref: str | None) -> ParentRef:
+    """The ``parent_id`` of a request: the head by default, ``"root"``, or a message id
+    (400 when it is neither)."""
     if parent_ref is None:
-        return tree.by_id.get(thread.head_id) if thread.head_id else None
+        return "head"
     if parent_ref == "root":
-        return None
+        return "root"
     try:
-        parent_id = UUID(parent_ref)
+        return UUID(parent_ref)
     except ValueError:
         raise BadRequestError(
             f'parent_id must be a message id or "root", not {parent_ref!r}',
             extra={"field": "parent_id"},
         ) from None
+
+
+def choose_parent(thread: m.Thread, tree: MessageTree, parent_ref: str | None) -> m.Message | None:
+    """The message a new one goes under: the head by default, none for ``"root"``, or
+    the named message of this thread (400 if it is not one, 409 while it is written)."""
+    parent_id = parse_parent(parent_ref)
+    if parent_id == "head":
+        return tree.by_id.get(thread.head_id) if thread.head_id else None
+    if parent_id == "root":
+        return None
     parent = tree.by_id.get(parent_id)
     if parent is None:
-        raise BadRequestError(
-            f"parent_id {parent_id} is not a message of thread {thread.id}",
-            extra={"field": "parent_id"},
-        )
+        raise not_a_message_of(thread.id, parent_id)
     if parent.status == "in_progress":
-        raise ConflictError(f"message {parent_id} is still being generated")
+        raise still_generating(parent_id)
     return parent
+
+
+def not_a_message_of(thread_id: UUID, parent_id: UUID | None) -> BadRequestError:
+    """The 400 for a ``parent_id`` that is no message of the thread."""
+    return BadRequestError(
+        f"parent_id {parent_id} is not a message of thread {thread_id}",
+        extra={"field": "parent_id"},
+    )
+
+
+def still_generating(message_id: UUID | None) -> ConflictError:
+    """The 409 for a parent whose reply is still being written."""
+    return ConflictError(f"message {message_id} is still being generated")
+
+
+def check_no_open_calls(thread_id: UUID, path: list[m.Message]) -> None:
+    """409 when the history runs through a reply still waiting for client tool outputs:
+    a model server rejects any turn after unanswered ``tool_calls`` (README "Function
+    calling")."""
+    waiting = next((row for row in path if row.status == "requires_action"), None)
+    if waiting is not None:
+        raise waiting_for_outputs(thread_id, waiting.id)
+
+
+def waiting_for_outputs(thread_id: UUID, message_id: UUID | None) -> ConflictError:
+    """The 409 for a history through ``message_id``, a reply waiting for tool outputs."""
+    return ConflictError(
+        f"message {message_id} is waiting for tool outputs; answer them with POST "
+        f"/api/threads/{thread_id}/messages/{message_id}/tool_outputs, or send below "
+        "another message (parent_id)",
+        extra={"message_id": str(message_id)},
+    )
+
+
+def busy(message_id: UUID | None) -> ConflictError:
+    """The 409 for a thread where a reply (``message_id``) is being generated."""
+    return ConflictError(
+        f"a reply is already being generated in this thread (message {message_id}); "
+        "wait for it or cancel it",
+        extra={"message_id": str(message_id)},
+    )
+
+
+def refusal(thread_id: UUID, refused: Refused) -> BadRequestError | ConflictError:
+    """The answer to a send the send statement refused after it found the thread."""
+    named = refused.message_id
+    if refused.outcome == "parent_not_found":
+        return not_a_message_of(thread_id, named)
+    if refused.outcome == "parent_in_progress":
+        return still_generating(named)
+    if refused.outcome == "waiting_for_outputs":
+        return waiting_for_outputs(thread_id, named)
+    return busy(named)

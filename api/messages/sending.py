@@ -3,7 +3,9 @@ the generation that writes the reply.
 
 Sends and regenerations validate and store their rows here, before any response
 starts, then hand a ``GenerationPlan`` to the generation manager. The thread row is
-locked first, like every transaction that changes a thread's messages.
+locked first, like every transaction that changes a thread's messages. A send makes
+all its checks and writes in one statement (``api.stores.sends``) and answers the rule
+it broke as the unit of work of a regeneration answers it.
 """
 
 from __future__ import annotations
@@ -20,33 +22,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import (
     BadRequestError,
     ConflictError,
-    DatabaseUnavailableError,
     NotFoundError,
-    PayloadTooLargeError,
     UnavailableError,
-    UnprocessableError,
     UpstreamError,
 )
 from api.generation.context import ThreadTools, model_context
 from api.generation.manager import GenerationManager, new_generation_id
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
+from api.llm.request import ChatMessage
 from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
-from api.messages.rules import choose_parent, resolve_model
-from api.quotas import check_quotas
+from api.messages.outputs import answer_rows
+from api.messages.rules import busy, check_no_open_calls, parse_parent, refusal, resolve_model
+from api.quotas import check_limits, check_quotas
 from api.schemas.auth import Principal
 from api.schemas.events import Event
-from api.schemas.messages import Regenerate, SendMessage, SendResult, ToolOutput, ToolOutputs
+from api.schemas.messages import Message, Regenerate, SendMessage, SendResult, ToolOutputs
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.generations import BUSY_INDEXES, IDEMPOTENCY_INDEX, GenerationStore
-from api.stores.messages import MessageStore, message_in, new_message, reply_placeholder
-from api.stores.threads import ThreadStore
+from api.stores.messages import MessageStore, message_in, reply_placeholder
+from api.stores.sends import NewSend, NotReached, Refused, SendStore
+from api.stores.threads import ThreadStore, thread_not_found
 from api.stores.tree import MessageTree
+from api.unit_of_work import commit, run_unit
 from api.validation import check_content, check_model, check_no_nul
 from db import models as m
-from db.transient import is_unavailable, retrying
+
+SEND_ADVICE = "retry with the same Idempotency-Key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class SendService:
         self._threads = ThreadStore(session, caller.scope)
         self._messages = MessageStore(session)
         self._runs = GenerationStore(session)
+        self._sends = SendStore(session)
         self._models = models
         self._generations = generations
         self._max_chars = settings.playground_max_content_chars
@@ -105,32 +110,13 @@ class SendService:
     async def _retried(
         self, attempt: Callable[[], Awaitable[StartedGeneration]]
     ) -> StartedGeneration:
-        """Run a send's unit of work again after a deadlock, a serialization failure or
-        a connection lost before its COMMIT: nothing was written then. A COMMIT whose
-        answer was lost is not retried (see ``_commit``)."""
-
-        async def once() -> StartedGeneration:
-            try:
-                return await attempt()
-            except BaseException:
-                await self._session.rollback()
-                raise
-
-        return await retrying()(once)
+        """The send's unit of work, run again after a failure before its COMMIT."""
+        return await run_unit(self._session, attempt)
 
     async def _commit(self) -> None:
-        """COMMIT the send; a connection lost during it leaves unknown whether the rows
-        were stored, so that is a 503 the client retries with its Idempotency-Key, never
-        a silent second send."""
-        try:
-            await self._session.commit()
-        except Exception as exc:
-            if not is_unavailable(exc):
-                raise
-            raise DatabaseUnavailableError(
-                "the database connection was lost while storing the message; it may or "
-                "may not be stored: retry with the same Idempotency-Key"
-            ) from exc
+        """COMMIT the send; a lost COMMIT is a 503 the client retries with its
+        Idempotency-Key, never a silent second send."""
+        await commit(self._session, "the message", SEND_ADVICE)
 
     async def _send(
         self, thread_id: UUID, body: SendMessage, idempotency_key: str | None
@@ -142,20 +128,69 @@ class SendService:
             )
         check_content(body.content, self._max_chars)
         check_no_nul(body)
-        # Before anything reads or stops what runs in it: another owner's thread is a 404.
-        await self._threads.check_visible(thread_id)
         request = IdempotentRequest.of(idempotency_key, f"send {thread_id}", body)
+        parent = parse_parent(body.parent_id)
+        if body.if_busy == "interrupt" or not self._generations.accepting:
+            earlier = await self._settle(thread_id, request, body.if_busy)
+            if earlier is not None:
+                return earlier
+        generation_id = new_generation_id()
+        found = await self._sends.send(
+            NewSend(
+                thread_id=thread_id,
+                scope=self._caller.scope,
+                principal_id=self._caller.id,
+                process=self._generations.instance_id,
+                content=body.content,
+                parent=parent,
+                model=body.model,
+                params=msgspec.to_builtins(body.params) if body.params is not None else {},
+                key=request.key if request else None,
+                digest=request.digest if request else None,
+                limited=self._caller.limits.any(),
+                generation_id=generation_id,
+            )
+        )
+        if isinstance(found, NotReached):
+            return await self._not_reached(thread_id, request, found)
+        # The rules in the order a regeneration checks them: the model, the parent, the
+        # tool outputs, the quotas (counted only past those two), a reply running.
+        model, params = resolve_model(self._models, found.thread, body.model, body.params)
+        if found.usage is not None:
+            check_limits(self._caller.limits, found.usage)
+        if isinstance(found, Refused):
+            raise refusal(thread_id, found)
+        await self._commit()
+        tools = ThreadTools.of(found.thread)
+        context = model_context(found.thread, [*found.path, found.user], tools)
+        announce = [
+            to_message(found.user, found.sibling_ids),
+            to_message(found.reply, [found.reply.id]),
+        ]
+        return self._launch(found.thread, generation_id, announce, model, params, context, tools)
+
+    async def _settle(
+        self, thread_id: UUID, request: IdempotentRequest | None, if_busy: str
+    ) -> StartedGeneration | None:
+        """A retry's earlier generation, found before anything is stopped (it may be the
+        running reply); else the thread settled for a new reply (or the 503)."""
+        await self._threads.check_visible(thread_id)
         earlier = await self._earlier(thread_id, request)
-        if earlier is not None:
-            return earlier
-        await self._settle_busy(thread_id, body.if_busy)
-        thread = await self._threads.get(thread_id, lock=True)
-        model, params = resolve_model(self._models, thread, body.model, body.params)
-        tree = await self._messages.tree(thread_id)
-        parent = choose_parent(thread, tree, body.parent_id)
-        user = new_message(thread_id, parent.id if parent else None, "user", body.content)
-        path = [*tree.path_to(parent.id if parent else None), user]
-        return await self._start(thread, [user], path, model, params, request, tree)
+        if earlier is None:
+            await self._settle_busy(thread_id, if_busy)
+        return earlier
+
+    async def _not_reached(
+        self, thread_id: UUID, request: IdempotentRequest | None, found: NotReached
+    ) -> StartedGeneration:
+        """The earlier request's generation, the 422 for its key reused, or the 404."""
+        if found.outcome == "earlier" and found.generation_id is not None:
+            # Nothing was stored; end the transaction, which holds the thread's lock.
+            await self._session.rollback()
+            return StartedGeneration(generation_id=found.generation_id, stream=None)
+        if found.outcome == "key_reused" and request is not None:
+            raise request.reused()
+        raise thread_not_found(thread_id)
 
     async def _regenerate(
         self,
@@ -165,14 +200,12 @@ class SendService:
         idempotency_key: str | None,
     ) -> StartedGeneration:
         check_no_nul(body)
-        await self._threads.check_visible(thread_id)
         request = IdempotentRequest.of(
             idempotency_key, f"regenerate {thread_id} {message_id}", body
         )
-        earlier = await self._earlier(thread_id, request)
+        earlier = await self._settle(thread_id, request, body.if_busy)
         if earlier is not None:
             return earlier
-        await self._settle_busy(thread_id, body.if_busy)
         thread = await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
         target = message_in(tree, thread_id, message_id)
@@ -202,41 +235,12 @@ class SendService:
             raise ConflictError(
                 f"message {message_id} is not waiting for tool outputs (status {waiting.status})"
             )
-        # The built-in calls of that turn were answered already, as a chain of tool rows.
-        chain = [waiting]
-        while children := [c for c in tree.children[chain[-1].id] if c.role == "tool"]:
-            chain.append(children[0])
-        answered = {row.tool_call_id for row in chain[1:]}
-        pending = [
-            call["id"] for call in waiting.tool_calls or [] if call.get("id") not in answered
-        ]
-        rows = []
-        parent_id = chain[-1].id
-        for output in _in_call_order(body.outputs, pending):
-            row = new_message(
-                thread_id, parent_id, "tool", self._output_text(output), tool_call_id=output.call_id
-            )
-            rows.append(row)
-            parent_id = row.id
+        rows, below = answer_rows(tree, waiting, body.outputs, self._max_chars)
         self._messages.mark_answered(waiting)
         model, params = waiting.model or thread.model, dict(waiting.params or {})
         check_model(self._models, model)
-        path = [*tree.path_to(chain[-1].id), *rows]
+        path = [*tree.path_to(below), *rows]
         return await self._start(thread, rows, path, model, params, None, tree)
-
-    def _output_text(self, output: ToolOutput) -> str:
-        content = (
-            output.output
-            if isinstance(output.output, str)
-            else msgspec.json.encode(output.output).decode()
-        )
-        if len(content) > self._max_chars:
-            raise PayloadTooLargeError(
-                f"the output for {output.call_id} is {len(content)} characters long; "
-                f"the limit is {self._max_chars}",
-                extra={"field": "outputs.output", "limit": self._max_chars},
-            )
-        return content
 
     def follow(self, generation_id: UUID) -> AsyncIterator[Event]:
         """The events of a generation this service started (or an earlier request did)."""
@@ -271,11 +275,7 @@ class SendService:
         if generation is None:
             return None
         if generation.request_hash != request.digest:
-            raise UnprocessableError(
-                f"Idempotency-Key {request.key!r} was used with a different request; "
-                "use a new key for a new request",
-                extra={"field": "Idempotency-Key"},
-            )
+            raise request.reused()
         return StartedGeneration(generation_id=generation.id, stream=None)
 
     async def _settle_busy(self, thread_id: UUID, if_busy: str) -> None:
@@ -297,8 +297,8 @@ class SendService:
     ) -> StartedGeneration:
         """Store ``new_rows``, the reply placeholder and the generation in one
         transaction, then start it."""
-        thread_id, owner_id = thread.id, thread.owner_id  # before a rollback expires them
-        _check_no_open_calls(thread_id, path)
+        thread_id = thread.id  # before a rollback expires it
+        check_no_open_calls(thread_id, path)
         await check_quotas(self._session, self._caller)
         tools = ThreadTools.of(thread)
         context = model_context(thread, path, tools)
@@ -327,21 +327,37 @@ class SendService:
             raise await self._busy(thread_id) from exc
         # The new rows came back with their defaults (eager_defaults): no reload needed.
         grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
+        announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
+        return self._launch(thread, generation.id, announce, model, params, context, tools)
+
+    def _launch(
+        self,
+        thread: m.Thread,
+        generation_id: UUID,
+        announce: list[Message],
+        model: str,
+        params: dict[str, Any],
+        context: list[ChatMessage],
+        tools: ThreadTools,
+    ) -> StartedGeneration:
+        """Start the generation of stored rows. ``announce`` lists the new rows, the
+        reply placeholder last: the first of several is the request's own (the user
+        message, or the first tool output)."""
         plan = GenerationPlan(
-            generation_id=generation.id,
-            thread_id=thread_id,
-            owner_id=owner_id,
+            generation_id=generation_id,
+            thread_id=thread.id,
+            owner_id=thread.owner_id,
             principal_id=self._caller.id,
-            assistant_id=assistant.id,
-            user_id=new_rows[0].id if new_rows else None,
-            announce=[to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]],
+            assistant_id=announce[-1].id,
+            user_id=announce[0].id if len(announce) > 1 else None,
+            announce=announce,
             model=model,
             params=params,
             context=context,
             tools=tools.builtin,
             client_functions=tools.client,
         )
-        return StartedGeneration(generation_id=generation.id, stream=self._generations.start(plan))
+        return StartedGeneration(generation_id=generation_id, stream=self._generations.start(plan))
 
     def _generation_row(
         self, thread_id: UUID, assistant_id: UUID, request: IdempotentRequest | None
@@ -361,48 +377,4 @@ class SendService:
         # The generation in the way may have finished since the insert failed: the
         # newest one is then the one that was in the way.
         blocking = await self._runs.running(thread_id) or await self._runs.latest(thread_id)
-        message_id = blocking.message_id if blocking else None
-        return ConflictError(
-            f"a reply is already being generated in this thread (message {message_id}); "
-            "wait for it or cancel it",
-            extra={"message_id": str(message_id)},
-        )
-
-
-def _in_call_order(outputs: list[ToolOutput], pending: list[str]) -> list[ToolOutput]:
-    """The outputs in the order of the calls; 400 for unknown, repeated or missing ids."""
-    by_id: dict[str, ToolOutput] = {}
-    for index, output in enumerate(outputs):
-        field = f"outputs[{index}].call_id"
-        if output.call_id not in pending:
-            raise BadRequestError(
-                f"{field}: {output.call_id!r} is not a call waiting for output; "
-                f"waiting: {', '.join(pending) or '(none)'}",
-                extra={"field": field, "pending_call_ids": pending},
-            )
-        if output.call_id in by_id:
-            raise BadRequestError(
-                f"{field}: {output.call_id!r} is answered twice", extra={"field": field}
-            )
-        by_id[output.call_id] = output
-    missing = [call_id for call_id in pending if call_id not in by_id]
-    if missing:
-        raise BadRequestError(
-            f"outputs: no output for {', '.join(missing)}; every waiting call needs one",
-            extra={"field": "outputs", "missing_call_ids": missing},
-        )
-    return [by_id[call_id] for call_id in pending]
-
-
-def _check_no_open_calls(thread_id: UUID, path: list[m.Message]) -> None:
-    """409 when the history runs through a reply still waiting for client tool outputs:
-    a model server rejects any turn after unanswered ``tool_calls`` (README "Function
-    calling")."""
-    waiting = next((row for row in path if row.status == "requires_action"), None)
-    if waiting is not None:
-        raise ConflictError(
-            f"message {waiting.id} is waiting for tool outputs; answer them with POST "
-            f"/api/threads/{thread_id}/messages/{waiting.id}/tool_outputs, or send below "
-            "another message (parent_id)",
-            extra={"message_id": str(waiting.id)},
-        )
+        return busy(blocking.message_id if blocking else None)

@@ -20,6 +20,11 @@ from api.errors import NotFoundError
 from db import models as m
 
 
+def thread_not_found(thread_id: UUID) -> NotFoundError:
+    """The 404 for a thread that does not exist, or not in the caller's scope."""
+    return NotFoundError(f"thread {thread_id} not found")
+
+
 class ThreadStore:
     """Reads and writes of thread rows in the caller's session."""
 
@@ -43,7 +48,7 @@ class ThreadStore:
             await self._session.execute(query.execution_options(populate_existing=True))
         ).scalar()
         if row is None:
-            raise NotFoundError(f"thread {thread_id} not found")
+            raise thread_not_found(thread_id)
         return row
 
     async def check_visible(self, thread_id: UUID) -> None:
@@ -55,7 +60,7 @@ class ThreadStore:
             self._visible(select(m.Thread.id).where(m.Thread.id == thread_id))
         )
         if found is None:
-            raise NotFoundError(f"thread {thread_id} not found")
+            raise thread_not_found(thread_id)
 
     async def lock(self, thread_id: UUID) -> None:
         """Lock the thread row for the transaction (a no-op if it was deleted).

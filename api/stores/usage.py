@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +21,14 @@ _TODAY_UTC = text("(now() AT TIME ZONE 'UTC')::date")
 
 
 @dataclass(frozen=True, slots=True)
-class RecentRequests:
-    """Generations a principal started in the last minute, and when the first was."""
+class QuotaUsage:
+    """What a principal has used of its quotas: replies running now, generations started
+    in the last minute (and when the first of them was), tokens today (UTC)."""
 
-    count: int
-    oldest: datetime | None
+    running: int
+    recent: int
+    oldest_recent: datetime | None
+    tokens_today: int
 
 
 class UsageStore:
@@ -56,43 +59,20 @@ class UsageStore:
             )
         )
 
-    async def tokens_today(self, principal_id: UUID) -> int:
-        """Prompt plus completion tokens of the principal's replies today (UTC)."""
-        used = await self._session.scalar(
-            select(
-                func.coalesce(
-                    m.PrincipalUsage.prompt_tokens + m.PrincipalUsage.completion_tokens, 0
-                )
-            ).where(
-                m.PrincipalUsage.principal_id == principal_id, m.PrincipalUsage.day == _TODAY_UTC
-            )
-        )
-        return int(used or 0)
-
-    async def recent_requests(self, principal_id: UUID) -> RecentRequests:
-        """Generations the principal started within the last 60 seconds."""
+    async def quota_usage(self, principal_id: UUID) -> QuotaUsage:
+        """The principal's usage, counted by ``playground_quota_usage`` (migration 0007,
+        also called by ``playground_send``) in one statement. The principal's row stays
+        locked for the transaction, so two requests checking its quotas at once (on any
+        processes) take turns."""
         row = (
             await self._session.execute(
-                select(func.count(), func.min(m.Generation.created_at)).where(
-                    m.Generation.principal_id == principal_id,
-                    m.Generation.created_at > func.clock_timestamp() - text("interval '60 s'"),
-                )
+                text("SELECT * FROM playground_quota_usage(:principal_id)"),
+                {"principal_id": principal_id},
             )
         ).one()
-        return RecentRequests(count=row[0], oldest=row[1])
-
-    async def running(self, principal_id: UUID) -> int:
-        """Generations of the principal running now, on any process."""
-        count = await self._session.scalar(
-            select(func.count()).where(
-                m.Generation.principal_id == principal_id, m.Generation.status == "running"
-            )
-        )
-        return int(count or 0)
-
-    async def lock_principal(self, principal_id: UUID) -> None:
-        """Hold the principal's row for the transaction, so two sends checking its
-        quotas at once (on any processes) take turns."""
-        await self._session.execute(
-            select(m.Principal.id).where(m.Principal.id == principal_id).with_for_update()
+        return QuotaUsage(
+            running=row.running,
+            recent=row.recent,
+            oldest_recent=row.oldest_recent,
+            tokens_today=row.tokens_today,
         )

@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0006"
+HEAD = "0007"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -54,6 +54,15 @@ async def relations(url: str) -> dict[str, set[str]]:
     for kind, name in found:
         kinds.setdefault(kind, set()).add(name)
     return kinds
+
+
+async def functions(url: str) -> set[str]:
+    """The functions of the public schema."""
+    async with connect(url) as connection:
+        found = await rows(
+            connection, "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+        )
+    return {name for (name,) in found}
 
 
 async def catalog(connection: AsyncConnection) -> dict[str, set[tuple[Any, ...]]]:
@@ -107,10 +116,12 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
     }
     async with connect(url) as connection:
         assert await rows(connection, "SELECT version_num FROM alembic_version") == [(HEAD,)]
+    assert await functions(url) == {"playground_send", "playground_quota_usage"}
 
     await asyncio.to_thread(downgrade, url, "base")
     # Alembic keeps its (now empty) version table; everything of ours is gone.
     assert await relations(url) == {"BASE TABLE": {"alembic_version"}, "VIEW": set()}
+    assert await functions(url) == set()
     async with connect(url) as connection:
         assert await rows(connection, "SELECT version_num FROM alembic_version") == []
         leftovers = await catalog(connection)
