@@ -11,11 +11,14 @@ from api.errors import ForbiddenError
 from api.schemas.auth import Principal
 
 
-def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def require_admin(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """403 unless the caller is an admin (the local principal is one while auth is off).
 
     OPTIONS requests are not authenticated (a browser's preflight carries no key) and
-    only learn which methods exist, so they pass.
+    only learn which methods exist, so they pass. A coroutine: Litestar runs a plain
+    function guard in a worker thread.
     """
     if connection.scope.get("method") == "OPTIONS":
         return
