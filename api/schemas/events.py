@@ -103,7 +103,8 @@ _FRAME_MIDDLES = {name: f"\nevent: {name}\ndata: ".encode() for name in get_args
 
 
 def frame_prefix(generation_id: UUID) -> bytes:
-    """How every SSE frame of a generation starts: ``id: <generation id>:``."""
+    """How every SSE frame of a generation starts: ``id: <generation id>:`` (the seq
+    follows, so an event's id is ``<generation id>:<seq>``)."""
     return f"id: {generation_id}:".encode()
 
 
@@ -113,13 +114,8 @@ def sse_frame(prefix: bytes, seq: int, name: EventName, data: bytes) -> bytes:
     return b"%s%d%s%s\n\n" % (prefix, seq, _FRAME_MIDDLES[name], data)
 
 
-def event_id(generation_id: UUID, seq: int) -> str:
-    """The SSE ``id:`` of event ``seq`` of a generation."""
-    return f"{generation_id}:{seq}"
-
-
-# What ``event_id`` writes: a UUID (in either case) and a position that fits the events
-# table's integer column.
+# What a frame's ``id:`` holds (``frame_prefix`` and the seq): a UUID (in either case)
+# and a position that fits the events table's integer column.
 EVENT_ID_PATTERN = f"^{UUID_TEXT}:[0-9]{{1,9}}$"
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
 

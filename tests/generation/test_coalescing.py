@@ -13,9 +13,13 @@ import uuid
 
 from api.generation.feed import MAX_BATCH_BYTES, read_batch
 from api.generation.stream import MAX_OPEN_DELTA_CHARS, GenerationStream
-from api.schemas.events import encode_payload, event_id
+from api.schemas.events import encode_payload
 
 MESSAGE = uuid.uuid4()
+
+
+def event_id(stream: GenerationStream, seq: int) -> str:
+    return f"{stream.id}:{seq}"
 
 
 def new_stream() -> GenerationStream:
@@ -38,12 +42,12 @@ def test_text_joins_the_open_delta_until_a_reader_takes_it() -> None:
         stream.publish_delta(MESSAGE, word)
     batch, position = read_batch(stream, 1)
     assert frames_of(stream, batch) == [
-        (event_id(stream.id, 2), "message.delta", {"message_id": str(MESSAGE), "content": "a b c "})
+        (event_id(stream, 2), "message.delta", {"message_id": str(MESSAGE), "content": "a b c "})
     ]
     # Sealed by that read: the next text is a new event, and the log matches what was sent.
     stream.publish_delta(MESSAGE, "d")
     batch, position = read_batch(stream, position)
-    assert frames_of(stream, batch)[0][0] == event_id(stream.id, 3)
+    assert frames_of(stream, batch)[0][0] == event_id(stream, 3)
     assert [event.seq for event in stream.take_unpersisted()] == [1, 2, 3]
 
 
@@ -67,10 +71,10 @@ def test_a_follower_behind_gets_one_frame_per_run_with_the_last_id() -> None:
     batch, position = read_batch(stream, 0)
     assert position == len(stream.events) == 6
     assert [(frame_id, name) for frame_id, name, _ in frames_of(stream, batch)] == [
-        (event_id(stream.id, 1), "message.created"),
-        (event_id(stream.id, 4), "message.delta"),
-        (event_id(stream.id, 5), "message.completed"),
-        (event_id(stream.id, 6), "done"),
+        (event_id(stream, 1), "message.created"),
+        (event_id(stream, 4), "message.delta"),
+        (event_id(stream, 5), "message.completed"),
+        (event_id(stream, 6), "done"),
     ]
     assert frames_of(stream, batch)[1][2]["content"] == "a b c "
     # Resuming after the merged frame's id gives exactly the rest.
