@@ -49,7 +49,7 @@ class EventWriter:
 
     async def flush(self) -> None:
         """Write every queued event now, in one statement."""
-        streams = [stream for stream in self._dirty.values() if stream.unpersisted]
+        streams = [stream for stream in self._dirty.values() if stream.has_unpersisted]
         self._dirty.clear()
         if not streams:
             return

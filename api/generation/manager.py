@@ -8,6 +8,7 @@ events and Postgres notifications.
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -18,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import metrics
 from api.errors import ConflictError
 from api.generation.event_writer import EventWriter
+from api.generation.feed import Cursor, local_frames, stored_frames
 from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationRunner
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
-from api.schemas.events import Event
+from api.schemas.events import Event, frame_prefix
 from api.stores.events import (
     notify_cancel,
     notify_follow,
@@ -184,10 +186,37 @@ class GenerationManager:
             async for event in local.follow(after_seq):
                 yield event
             return
-        async for event in self._follow_stored(generation_id, after_seq):
-            yield event
+        async for events in self._stored_batches(generation_id, after_seq):
+            for event in events:
+                yield event
 
-    async def _follow_stored(self, generation_id: UUID, after_seq: int) -> AsyncIterator[Event]:
+    async def frames(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[bytes]:
+        """``follow`` as SSE bytes ready to write, in batches (``api.generation.feed``):
+        the shared frames of a local generation, coalesced when this follower is behind,
+        then, once the generation's log is gone (or for another process's), from
+        Postgres."""
+        cursor = Cursor(after_seq)
+        local = self._weak_local(generation_id)
+        if local is not None:
+            async for batch in local_frames(local, cursor):
+                yield batch
+            if cursor.ended:
+                return
+        prefix = frame_prefix(generation_id)
+        async for events in self._stored_batches(generation_id, cursor.position):
+            for batch in stored_frames(prefix, events):
+                yield batch
+
+    def _weak_local(self, generation_id: UUID) -> weakref.ref[GenerationStream] | None:
+        # Weak, so that a follower whose client stops reading does not keep the log.
+        stream = self._by_id.get(generation_id)
+        return None if stream is None else weakref.ref(stream)
+
+    async def _stored_batches(
+        self, generation_id: UUID, after_seq: int
+    ) -> AsyncIterator[list[Event]]:
+        """The stored events after ``after_seq``, one list per read, until ``done`` or
+        the generation is no longer running."""
         position = after_seq
         asked = False
         while True:
@@ -207,14 +236,17 @@ class GenerationManager:
                     # A killed owner's events never reached the table: the reaper's
                     # closing events are then numbered from the last stored one.
                     events = await read_closing_events(session, generation_id)
+            batch: list[Event] = []
             for event in events:
                 if status == "running" and event.seq != position + 1:
                     break  # an earlier batch is not committed yet; read again
-                yield event
+                batch.append(event)
                 position = event.seq
                 if event.name == "done":
-                    return
-            if status != "running":
+                    break
+            if batch:
+                yield batch
+            if status != "running" or (batch and batch[-1].name == "done"):
                 return
             with anyio.move_on_after(_POLL_FALLBACK_S):
                 await waiter.wait()

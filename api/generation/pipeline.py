@@ -28,12 +28,7 @@ from api.generation.stream import GenerationStream
 from api.llm.errors import describe_upstream_error
 from api.llm.request import ToolSpec
 from api.llm.router import ModelRouter
-from api.schemas.events import (
-    ErrorPayload,
-    MessageCreated,
-    MessageDelta,
-    encode_payload,
-)
+from api.schemas.events import ErrorPayload, MessageCreated, encode_payload
 from api.settings import GenerationSettings
 from api.stores.messages import save_partial_content
 from api.tools.client import client_spec
@@ -181,9 +176,7 @@ class GenerationRunner:
             reply.first_token_at = time.perf_counter()
         reply.parts.append(text)
         reply.unflushed_chars += len(text)
-        stream.publish(
-            "message.delta", encode_payload(MessageDelta(message_id=message_id, content=text))
-        )
+        stream.publish_delta(message_id, text)
 
     def _due(self, reply: Reply) -> bool:
         return (

@@ -13,9 +13,10 @@ from typing import Any
 from litestar import Request, Response
 
 
-def answer_options(request: Request[Any, Any, Any]) -> Response[None] | None:
+async def answer_options(request: Request[Any, Any, Any]) -> Response[None] | None:
     """``before_request`` hook: answer an OPTIONS request with the path's methods, as
-    registered on the app; any other request goes on to its handler.
+    registered on the app; any other request goes on to its handler. A coroutine
+    although it never waits: Litestar runs a plain function hook in a worker thread.
 
     The API declares no OPTIONS operation of its own, so every OPTIONS request is
     Litestar's generated one. Set on the app: a router or controller with a

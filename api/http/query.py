@@ -17,13 +17,14 @@ from litestar.routes import HTTPRoute
 from api.errors import BadRequestError
 
 
-def reject_undeclared_query(
+async def reject_undeclared_query(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """Guard: a 400 naming the query parameters the operation does not declare.
 
     Only operations in the OpenAPI document are checked (not the page, its assets or
-    Litestar's own OPTIONS answers).
+    Litestar's own OPTIONS answers). A coroutine although it never waits: Litestar runs
+    a plain function guard in a worker thread, a thread hop on every request.
     """
     # The routed handler itself: the guard's own argument is a fresh copy per request.
     routed = connection.route_handler

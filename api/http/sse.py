@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from uuid import UUID
 
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Stream
 
-from api.schemas.events import Event, event_id
+# What Litestar's ServerSentEvent response sent, kept: no caching, and no buffering
+# in a proxy (nginx reads X-Accel-Buffering), so each event reaches the client at once.
+SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 
 
-def sse_response(events: AsyncIterator[Event], generation_id: UUID) -> ServerSentEvent:
-    """An SSE response sending ``events`` (replayed and then live) of one generation.
+def sse_response(frames: AsyncIterator[bytes]) -> Stream:
+    """An SSE response writing ``frames`` as they come: the ready-made bytes of one
+    generation's events, replayed and then live (``GenerationManager.frames``).
 
-    Disconnecting ends only this response: the generation keeps running and storing.
+    Each item is written as is (no per-follower encoding). Disconnecting ends only this
+    response: the generation keeps running and storing.
     """
-
-    async def messages() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in events:
-            yield ServerSentEventMessage(
-                data=event.data, event=event.name, id=event_id(generation_id, event.seq)
-            )
-
-    return ServerSentEvent(messages(), status_code=200)
+    return Stream(frames, status_code=200, media_type="text/event-stream", headers=SSE_HEADERS)

@@ -1,18 +1,28 @@
-"""Streamed chat-completion chunks as msgspec Structs.
+"""Streamed chat-completion chunks, read straight from the response body.
 
-The ``openai`` SDK still makes the request, retries, raises its errors and decodes
-the SSE stream; only the last step, turning each chunk's JSON into pydantic models,
-is replaced: it was the largest per-chunk cost of the relay in a profile. Unknown
+The ``openai`` SDK still makes the request, with its retries and its errors before the
+first byte; the body is then read here: the SSE ``data:`` payloads are cut out of the
+raw bytes and decoded by one reused msgspec ``Decoder`` into Structs. The SDK's own
+path (a Python SSE decoder building an object per line, ``json.loads`` into dicts,
+then a conversion) was the largest per-chunk cost of the relay in a profile. Unknown
 fields are ignored, so newer servers' additions pass through harmlessly.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ssl
 from collections.abc import AsyncIterator
+from typing import Any
 
+import anyio
+import httpx2
 import msgspec
-from openai import AsyncStream
-from openai._streaming import ServerSentEvent
+from openai import APIConnectionError, APIError, APITimeoutError, AsyncStream
+
+# After ``[DONE]`` the rest of the body (normally just its end) is read so the
+# connection goes back to the pool, but never for longer than this.
+DRAIN_S = 0.1
 
 
 class ChunkFunction(msgspec.Struct):
@@ -52,43 +62,99 @@ class ChunkUsage(msgspec.Struct):
 
 
 class Chunk(msgspec.Struct):
-    """One ``chat.completion.chunk``."""
+    """One ``chat.completion.chunk``; ``error`` is set when the server reports a failure
+    in the stream instead (OpenAI's ``{"error": {"message": …}}``)."""
 
     choices: list[ChunkChoice] = msgspec.field(default_factory=list)
     usage: ChunkUsage | None = None
+    error: Any = None
 
 
-class DoneAwareStream(AsyncStream[object]):
-    """The SDK's stream, noting whether the server sent ``data: [DONE]``.
+_decode_chunk = msgspec.json.Decoder(Chunk).decode
+# What the SDK turns into ``APIConnectionError`` while reading a body (timeouts aside).
+_TRANSPORT_ERRORS = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 
-    The SDK ends its iteration the same way at ``[DONE]`` and at a body that just
-    stops, so a reply cut short would pass for a whole one; this tells them apart.
+
+class SSEDataReader:
+    """Cuts the ``data`` of each complete event out of an SSE byte stream.
+
+    The WHATWG rules a model server may use: lines end with ``\\r\\n``, ``\\n`` or ``\\r``
+    (even split across reads), several ``data:`` lines of one event join with ``\\n``,
+    a blank line ends the event; other fields and comments are skipped (the SDK too
+    treats every event alike).
     """
 
-    done = False
+    def __init__(self) -> None:
+        self._tail = b""
+        self._data: list[bytes] = []
+        # A read that ended on "\r": a "\n" starting the next read belongs to it.
+        self._after_cr = False
 
-    async def _iter_events(self) -> AsyncIterator[ServerSentEvent]:
-        async for event in super()._iter_events():
-            if event.data.startswith("[DONE]"):
-                self.done = True
-            yield event
+    def feed(self, raw: bytes) -> list[bytes]:
+        """The data of the events that ``raw`` completes, in order."""
+        if self._after_cr and raw.startswith(b"\n"):
+            raw = raw[1:]
+        buffer = self._tail + raw if self._tail else raw
+        lines = buffer.splitlines()
+        self._after_cr = buffer.endswith(b"\r")
+        self._tail = b"" if buffer.endswith((b"\n", b"\r")) or not lines else lines.pop()
+        complete: list[bytes] = []
+        for line in lines:
+            if not line:
+                if self._data:
+                    complete.append(b"\n".join(self._data))
+                    self._data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                self._data.append(value[1:] if value.startswith(b" ") else value)
+        return complete
 
 
 class ChunkStream:
-    """The chunks of one streamed completion; ``close`` ends the HTTP response."""
+    """The chunks of one streamed completion; ``close`` ends the HTTP response.
 
-    def __init__(self, stream: DoneAwareStream) -> None:
+    ``ended_with_done`` tells a whole reply from one cut short: a body that just stops
+    ends the iteration the same way as ``data: [DONE]``.
+    """
+
+    def __init__(self, stream: AsyncStream[object]) -> None:
         self._stream = stream
-
-    @property
-    def ended_with_done(self) -> bool:
-        """Whether the server closed the stream with ``data: [DONE]``."""
-        return self._stream.done
+        self.ended_with_done = False
 
     async def __aiter__(self) -> AsyncIterator[Chunk]:
-        async for data in self._stream:
-            yield msgspec.convert(data, Chunk)
+        response = self._stream.response
+        reader = SSEDataReader()
+        body = response.aiter_bytes()
+        try:
+            async for raw in body:
+                for data in reader.feed(raw):
+                    if data.startswith(b"[DONE]"):
+                        self.ended_with_done = True
+                        break
+                    chunk = _decode_chunk(data)
+                    if chunk.error:
+                        raise _stream_error(response, chunk.error)
+                    yield chunk
+                if self.ended_with_done:
+                    break
+        # The SDK's mapping of transport failures, so callers see the same exceptions.
+        except httpx2.TimeoutException as exc:
+            raise APITimeoutError(request=response.request) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise APIConnectionError(request=response.request) from exc
+        # The reply is whole: what follows [DONE] cannot fail it.
+        with anyio.move_on_after(DRAIN_S), contextlib.suppress(*_TRANSPORT_ERRORS):
+            async for _ in body:
+                pass
 
     async def close(self) -> None:
         """Close the response (also when the reply is cancelled half-way)."""
         await self._stream.close()
+
+
+def _stream_error(response: httpx2.Response, error: Any) -> APIError:
+    """The SDK's exception for an ``error`` object sent in the stream."""
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str) or not message:
+        message = "An error occurred during streaming"
+    return APIError(message=message, request=response.request, body=error)

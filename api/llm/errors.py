@@ -67,7 +67,7 @@ def _classify(exc: Exception, timeout_s: float | None) -> tuple[str, int, str]:
         return "connection", 502, f"could not reach the model server: {reason}"
     if isinstance(exc, openai.OpenAIError):
         return "sdk", 502, f"model server error: {exc}"
-    # The SDK lets a chunk that is not JSON escape as a plain ValueError.
+    # A chunk that is not JSON (or not a chunk) fails msgspec's decoding: a ValueError.
     if isinstance(exc, ValueError):
         return "malformed", 502, f"model server sent a malformed stream: {exc}"
     return "unexpected", 502, f"model call failed: {type(exc).__name__}: {exc}"

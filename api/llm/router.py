@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import httpx2
 import msgspec
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, AsyncStream
 
-from api.llm.chunks import ChunkStream, DoneAwareStream
+from api.llm.chunks import ChunkStream
 from api.llm.errors import describe_upstream_error
 from api.llm.offline_server import OFFLINE_API_KEY, OFFLINE_BASE_URL, OfflineTransport
 from api.llm.request import ChatMessage, ToolSpec
@@ -205,8 +205,8 @@ class ModelRouter:
         ``openai`` exceptions, so the caller can still answer a real HTTP error; map
         them with ``describe_error``. ``params`` are the sampling parameters (None
         values are left out). The typed messages and tools are turned into JSON here,
-        once. The SDK's own ``post`` makes the request, with its retries, errors and
-        SSE decoding; chunks come back as msgspec Structs.
+        once. The SDK's own ``post`` makes the request, with its retries and errors;
+        ``ChunkStream`` reads the body and decodes the chunks into msgspec Structs.
         """
         client = self.client_for(model)
         body: dict[str, Any] = {
@@ -227,7 +227,7 @@ class ModelRouter:
             body=body,
             cast_to=object,
             stream=True,
-            stream_cls=DoneAwareStream,
+            stream_cls=AsyncStream[object],
         )
         return ChunkStream(stream)
 

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from api.generation.manager import GenerationManager
 from api.http.openapi import errors, message_links, operation_class
 from api.http.sse import sse_response
 from api.messages.deps import provide_message_service, provide_send_service
@@ -25,6 +26,7 @@ from api.schemas.messages import (
     SendResult,
     ToolOutputs,
 )
+from api.streams.deps import provide_generations
 
 # A plain string, empty when absent: ``str | None`` would be documented as nullable.
 IdempotencyKey = Annotated[
@@ -58,6 +60,7 @@ class MessageController(Controller):
     dependencies = {
         "messages": Provide(provide_message_service, sync_to_thread=False),
         "sending": Provide(provide_send_service, sync_to_thread=False),
+        "generations": Provide(provide_generations, sync_to_thread=False),
     }
 
     @get("/", operation_id="listMessages", responses=errors(400, 404))
@@ -102,6 +105,7 @@ class MessageController(Controller):
         self,
         messages: NamedDependency[MessageService],
         sending: NamedDependency[SendService],
+        generations: NamedDependency[GenerationManager],
         thread_id: FromPath[UUID],
         data: JSONBody[SendMessage],
         idempotency_key: IdempotencyKey = "",
@@ -113,7 +117,7 @@ class MessageController(Controller):
         if not data.generate:
             return Response(await messages.append(thread_id, data), status_code=201)
         started = await sending.send(thread_id, data, idempotency_key)
-        return await _answer(sending, started, streamed=data.stream)
+        return await _answer(sending, generations, started, streamed=data.stream)
 
     @patch("/{message_id:uuid}", operation_id="editMessage", responses=errors(400, 404, 409, 413))
     async def edit_message(
@@ -158,6 +162,7 @@ class MessageController(Controller):
     async def regenerate(
         self,
         sending: NamedDependency[SendService],
+        generations: NamedDependency[GenerationManager],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[Regenerate | None] = None,
@@ -166,7 +171,7 @@ class MessageController(Controller):
         """Generate a new reply beside an assistant message (or below a user message)."""
         body = data or Regenerate()
         started = await sending.regenerate(thread_id, message_id, body, idempotency_key)
-        return await _answer(sending, started, streamed=body.stream)
+        return await _answer(sending, generations, started, streamed=body.stream)
 
     @post(
         "/{message_id:uuid}/tool_outputs",
@@ -187,6 +192,7 @@ class MessageController(Controller):
     async def submit_tool_outputs(
         self,
         sending: NamedDependency[SendService],
+        generations: NamedDependency[GenerationManager],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[ToolOutputs],
@@ -194,19 +200,22 @@ class MessageController(Controller):
         """Answer the client-defined function calls of a reply in ``requires_action``;
         the reply resumes (SSE, or JSON with ``stream: false``)."""
         started = await sending.tool_outputs(thread_id, message_id, data)
-        return await _answer(sending, started, streamed=data.stream)
+        return await _answer(sending, generations, started, streamed=data.stream)
 
 
 async def _answer(
-    sending: SendService, started: StartedGeneration, *, streamed: bool
+    sending: SendService,
+    generations: GenerationManager,
+    started: StartedGeneration,
+    *,
+    streamed: bool,
 ) -> Response[Any]:
     if started.stream is not None:
         # Waiting for the model's first answer lets a failure before any output be a
         # real 502/504.
         await started.stream.wait_opened()
-    events = sending.follow(started.generation_id)
     if streamed:
-        return sse_response(events, started.generation_id)
-    async for _ in events:
+        return sse_response(generations.frames(started.generation_id))
+    async for _ in sending.follow(started.generation_id):
         pass
     return Response(await sending.result(started.generation_id), status_code=200)

@@ -1,7 +1,8 @@
-"""The events of a generation (README "SSE events"): names, payloads and ids.
+"""The events of a generation (README "SSE events"): names, payloads, ids and frames.
 
-Payloads are encoded to JSON once, when published, so every follower of a
-generation sends the same bytes without re-encoding. An event's id is
+Payloads are encoded to JSON once, when published, and each event's SSE frame
+(``id:``, ``event:``, ``data:`` and the blank line) is built once from it, so every
+follower of a generation writes the same bytes. An event's id is
 ``<generation id>:<seq>``, the same in every process.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 import msgspec
@@ -97,13 +98,24 @@ def encode_payload(payload: msgspec.Struct | dict[str, Any]) -> str:
     return msgspec.json.encode(payload).decode()
 
 
-def event_id(generation_id: UUID, seq: int) -> str:
-    """The SSE ``id:`` of event ``seq`` of a generation."""
-    return f"{generation_id}:{seq}"
+# What comes between an event's seq and its JSON in a frame, per event name.
+_FRAME_MIDDLES = {name: f"\nevent: {name}\ndata: ".encode() for name in get_args(EventName)}
 
 
-# What ``event_id`` writes: a UUID (in either case) and a position that fits the events
-# table's integer column.
+def frame_prefix(generation_id: UUID) -> bytes:
+    """How every SSE frame of a generation starts: ``id: <generation id>:`` (the seq
+    follows, so an event's id is ``<generation id>:<seq>``)."""
+    return f"id: {generation_id}:".encode()
+
+
+def sse_frame(prefix: bytes, seq: int, name: EventName, data: bytes) -> bytes:
+    """An event as its SSE frame (``prefix`` from ``frame_prefix``; ``data`` is JSON,
+    which msgspec writes on one line)."""
+    return b"%s%d%s%s\n\n" % (prefix, seq, _FRAME_MIDDLES[name], data)
+
+
+# What a frame's ``id:`` holds (``frame_prefix`` and the seq): a UUID (in either case)
+# and a position that fits the events table's integer column.
 EVENT_ID_PATTERN = f"^{UUID_TEXT}:[0-9]{{1,9}}$"
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
 

@@ -97,11 +97,11 @@ class GenerationController(Controller):
         resume = await _resume_point(generations, thread_id, last_event_id_header, last_event_id)
         if resume is not None:
             generation_id, after = resume
-            return sse_response(generations.follow(generation_id, after), generation_id)
+            return sse_response(generations.frames(generation_id, after))
         running = await generations.running(thread_id)
         if running is None:
             return Response(None, status_code=204)
-        return sse_response(generations.follow(running.id), running.id)
+        return sse_response(generations.frames(running.id))
 
     @post(
         "/cancel",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from httpx_sse import aconnect_sse
+import pytest
+from httpx_sse import ServerSentEvent, aconnect_sse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -49,18 +50,86 @@ async def test_cancel_with_nothing_running_is_a_409(client: httpx.AsyncClient) -
     assert "nothing is being generated" in response.json()["detail"]
 
 
-async def test_follow_resumes_after_last_event_id(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    ("chunks", "pace"),
+    [(40, "[[slow:10]]"), (3000, "[[slow:0]]")],
+    ids=["chunk by chunk", "coalesced"],
+)
+async def test_follow_resumes_after_last_event_id(
+    client: httpx.AsyncClient, chunks: int, pace: str
+) -> None:
     thread = await create_thread(client, model="fake-small")
     first_part, last_id, _ = await send_and_disconnect(
-        client, thread["id"], "resume [[chunks:40]] [[slow:10]]", stop_after_deltas=5
+        client, thread["id"], f"resume [[chunks:{chunks}]] {pace}", stop_after_deltas=5
     )
     resumed = await stream_events(
         client, "GET", f"/api/threads/{thread['id']}/stream", headers={"Last-Event-ID": last_id}
     )
     assert resumed.status_code == 200
-    assert resumed.events[0].id.rsplit(":", 1)[1] == str(int(last_id.rsplit(":", 1)[1]) + 1)
-    assert "".join(first_part) + resumed.deltas() == reply_text(40)
+    # Ids go on from the last one seen (a frame merging deltas that were waiting
+    # carries the id of the last of them), and the text is exactly the rest.
+    seqs = [int(event.id.rsplit(":", 1)[1]) for event in resumed.events]
+    assert seqs == sorted(set(seqs))
+    assert seqs[0] > int(last_id.rsplit(":", 1)[1])
+    assert "".join(first_part) + resumed.deltas() == reply_text(chunks)
     assert resumed.names()[-2:] == ["message.completed", "done"]
+    if chunks == 3000:
+        # Chunks with no pause between them went out several to a delta.
+        assert len(first_part) + resumed.names().count("message.delta") < chunks
+
+
+async def test_coalesced_deltas_resume_exactly_from_any_id(client: httpx.AsyncClient) -> None:
+    thread = await create_thread(client, model="fake-small")
+    url = f"/api/threads/{thread['id']}"
+    sent = await stream_events(
+        client, "POST", f"{url}/messages", json={"content": "fast [[chunks:3000]] [[slow:0]]"}
+    )
+    seqs = [int(event.id.rsplit(":", 1)[1]) for event in sent.events]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert sent.names().count("message.delta") < 3000
+    assert sent.deltas() == sent.completed()["content"] == reply_text(3000)
+    # Every fifth id and the last few before ``done`` (after which the closing events
+    # come again, so a client reconnecting then still ends): exactly what followed.
+    last = len(sent.events) - 1
+    for index in sorted({*range(0, last, 5), last - 2, last - 1}):
+        resumed = await stream_events(
+            client, "GET", f"{url}/stream", headers={"Last-Event-ID": sent.events[index].id}
+        )
+        rest = sent.events[index + 1 :]
+        assert [event.id for event in resumed.events] == [event.id for event in rest]
+        assert resumed.deltas() == "".join(
+            e.data["content"] for e in rest if e.event == "message.delta"
+        )
+
+
+async def test_a_follower_behind_gets_merged_deltas_with_ids_of_the_log(
+    client: httpx.AsyncClient,
+) -> None:
+    thread = await create_thread(client, model="fake-small")
+    url = f"/api/threads/{thread['id']}"
+    body = {"content": "paced [[chunks:300]] [[slow:3]]"}
+    async with aconnect_sse(client, "POST", f"{url}/messages", json=body) as source:
+        first: list[ServerSentEvent] = []
+        async for sse in source.aiter_sse():
+            first.append(sse)
+            if len(first) == 60:
+                break
+        # Joining after 58 deltas: they are waiting for it, and go out as one frame.
+        late = await stream_events(
+            client, "GET", f"{url}/stream", headers={"Last-Event-ID": first[1].id}
+        )
+    whole = late.deltas()
+    assert whole == reply_text(300) == late.completed()["content"]
+    deltas = [event for event in late.events if event.event == "message.delta"]
+    # All the deltas it had missed came as one frame.
+    missed = "".join(event.json()["content"] for event in first[2:])
+    assert deltas[0].data["content"].startswith(missed)
+    # The merged frame carries the id of its last event; resuming from it is exact.
+    merged_id = deltas[0].id
+    resumed = await stream_events(
+        client, "GET", f"{url}/stream", headers={"Last-Event-ID": merged_id}
+    )
+    assert deltas[0].data["content"] + resumed.deltas() == reply_text(300)
 
 
 async def test_follow_with_nothing_running_is_a_204(client: httpx.AsyncClient) -> None:

@@ -76,12 +76,13 @@ async def test_deltas_are_written_in_batches(
     finally:
         event.remove(engine, "before_cursor_execute", count_updates)
     deltas = sum(1 for e in result.events if e.event == "message.delta")
-    assert deltas == 200
-    assert result.completed()["content"] == reply_text(200)
+    # Chunks that arrive together (e.g. during a flush) may go out as one delta.
+    assert 1 <= deltas <= 200
+    assert result.deltas() == result.completed()["content"] == reply_text(200)
     # The flush interval is 50 ms in tests: one write per interval plus the final one,
     # never one per token.
     assert 1 <= len(updates) <= elapsed / 0.05 + 2
-    assert len(updates) < deltas / 4
+    assert len(updates) < 200 / 4
 
 
 async def test_reply_completes_and_is_stored_when_the_client_disconnects(
