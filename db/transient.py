@@ -21,6 +21,13 @@ from tenacity import (
 
 # deadlock_detected, serialization_failure
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+# too_many_connections: the server refused a new connection for now (several workers or
+# replicas whose pools add up past its max_connections); cannot_connect_now: starting up.
+REFUSED_SQLSTATES = frozenset({"53300", "57P03"})
+
+
+def _refused(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in REFUSED_SQLSTATES
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -31,8 +38,9 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is a deadlock, a serialization failure or a lost connection."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    """Whether ``exc`` is a deadlock, a serialization failure, a lost connection or a
+    connection the server refused for now."""
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _refused(exc)):
         return True
     return is_conflict(exc) or isinstance(exc, ConnectionError)
 
@@ -40,9 +48,9 @@ def is_transient(exc: BaseException) -> bool:
 def is_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database cannot be reached now: a refused or reset
     connection, one lost mid-statement, a server not accepting connections yet, or no
-    pooled connection free in time."""
+    pooled connection free in time, or a server refusing new connections for now."""
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated
+        return exc.connection_invalidated or _refused(exc)
     return isinstance(
         exc,
         ConnectionError
