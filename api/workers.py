@@ -31,6 +31,7 @@ from uvicorn.supervisors.multiprocess import SIGNALS, Multiprocess
 
 from api import metrics
 from api.app import APP_FACTORY, WORKER_DATABASE_URL, WORKER_HOST
+from api.settings import DatabaseSettings
 
 
 class _Supervisor(Multiprocess):
@@ -106,6 +107,20 @@ def _shared_metrics() -> Iterator[None]:
         yield
 
 
+POOL_SIZE = "PLAYGROUND_DB_POOL_SIZE"
+# Each worker's pool when none is set: the one-process default shared among them, so N
+# workers open about as many connections as one process would.
+MIN_WORKER_POOL = 4
+
+
+def worker_pool(workers: int) -> dict[str, str]:
+    """The pool size each worker gets when ``PLAYGROUND_DB_POOL_SIZE`` is unset."""
+    if os.environ.get(POOL_SIZE):
+        return {}
+    default = DatabaseSettings().playground_db_pool_size
+    return {POOL_SIZE: str(max(MIN_WORKER_POOL, default // workers))}
+
+
 def serve_workers(database_url: str, args: argparse.Namespace) -> int | None:
     """Serve the migrated database at ``database_url`` with ``args.workers`` processes, as
     ``playground serve`` ``args`` say, until a signal stops them.
@@ -123,7 +138,13 @@ def serve_workers(database_url: str, args: argparse.Namespace) -> int | None:
         timeout_graceful_shutdown=args.graceful_shutdown_s,
     )
     with (
-        _environment({WORKER_DATABASE_URL: database_url, WORKER_HOST: args.host}),
+        _environment(
+            {
+                WORKER_DATABASE_URL: database_url,
+                WORKER_HOST: args.host,
+                **worker_pool(args.workers),
+            }
+        ),
         _shared_metrics(),
     ):
         listener = config.bind_socket()

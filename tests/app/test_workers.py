@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.workers import worker_pool
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import http_client, send_and_cancel, send_and_disconnect, stream_events
 from tests.fixtures.messages import wait_until_settled
@@ -255,3 +256,13 @@ async def test_sigterm_lets_replies_finish_then_stops_every_worker(
         assert not shared.exists()
     finally:
         stop_leftovers(server, children)
+
+
+@pytest.mark.parametrize(("workers", "pool"), [(2, "20"), (4, "10"), (16, "4")])
+def test_workers_share_the_default_pool(
+    monkeypatch: pytest.MonkeyPatch, workers: int, pool: str
+) -> None:
+    monkeypatch.delenv("PLAYGROUND_DB_POOL_SIZE", raising=False)
+    assert worker_pool(workers) == {"PLAYGROUND_DB_POOL_SIZE": pool}
+    monkeypatch.setenv("PLAYGROUND_DB_POOL_SIZE", "30")
+    assert worker_pool(workers) == {}
