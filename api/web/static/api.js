@@ -123,6 +123,15 @@ export function listThreads(cursor) {
   return request("GET", `/api/threads?limit=100${more}`);
 }
 
+/**
+ * Messages and thread titles matching `query` (web search syntax), best first; each
+ * snippet is a list of `{text, match}` parts. `cursor` continues a previous page.
+ */
+export function searchThreads(query, cursor) {
+  const more = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+  return request("GET", `/api/search?q=${encodeURIComponent(query)}${more}`);
+}
+
 export function createThread() {
   return request("POST", "/api/threads", {});
 }
