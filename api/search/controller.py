@@ -9,6 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, Parameter
 
 from api.http.openapi import errors
+from api.http.paging import OwnerFilter, PageCursor
 from api.schemas.search import SearchPage
 from api.search.deps import provide_search_service
 from api.search.service import SearchService
@@ -23,17 +24,6 @@ Query = Annotated[
     ),
 ]
 PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Results per page, 1-100.")]
-# A plain string, "" when absent: ``str | None`` would be documented as nullable.
-PageCursor = Annotated[
-    str, Parameter(description="The `next_cursor` of the previous page; none for the first.")
-]
-OwnerFilter = Annotated[
-    str,
-    Parameter(
-        description="Only this principal's threads (admins; a member may name only themselves).",
-        schema_extra={"format": "uuid"},
-    ),
-]
 
 
 class SearchController(Controller):

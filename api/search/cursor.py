@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from uuid import UUID
 
 import msgspec
 
+from api import cursors
 from api.errors import BadRequestError
 
 
@@ -20,26 +19,16 @@ class SearchCursor(msgspec.Struct, array_like=True):
     key: UUID
 
 
-def encode_cursor(cursor: SearchCursor) -> str:
-    """Encode ``cursor`` as a URL-safe token (the rank round-trips exactly in JSON)."""
-    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+encode_cursor = cursors.encode_cursor
 
 
 def decode_cursor(token: str) -> SearchCursor:
-    """Decode a token from ``encode_cursor``; anything else is a 400 naming ``cursor``."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        cursor = msgspec.json.decode(raw, type=SearchCursor)
-    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
-        raise invalid_cursor() from exc
+    """Decode a token from ``encode_cursor``; anything else (a rank that is not a
+    finite number included) is a 400 naming ``cursor``."""
+    cursor = cursors.decode_cursor(token, SearchCursor)
     if not math.isfinite(cursor.rank):
-        raise invalid_cursor()
+        raise BadRequestError(
+            "invalid cursor: pass back the next_cursor of a previous page",
+            extra={"field": "cursor"},
+        )
     return cursor
-
-
-def invalid_cursor() -> BadRequestError:
-    """The 400 for a cursor this service did not make."""
-    return BadRequestError(
-        "invalid cursor: pass back the next_cursor of a previous page of this search",
-        extra={"field": "cursor"},
-    )
