@@ -20,30 +20,33 @@ from api.schemas.search import MARKERS, MATCH_START, MATCH_STOP, SearchRole
 # a long reply does not outrank a short message by size alone; a title's words weigh
 # as 'A' (a message's as the default 'D'), so a title match ranks above a message
 # holding the same words. Ties go by id, which makes (rank, key) a total order: the
-# keyset a cursor resumes after. ``ts_headline`` runs only on the rows of the page.
+# keyset a cursor resumes after. Matches are sorted without their text; the page's rows
+# alone read it back for ``ts_headline``.
 _SEARCH = """
 WITH q AS (SELECT websearch_to_tsquery('english', :query) AS query),
 hits AS (
-    SELECT m.thread_id, t.title AS thread_title, m.id AS message_id, m.role,
-           m.id AS key, m.content AS body,
+    SELECT m.thread_id, t.title AS thread_title, m.id AS message_id, m.role, m.id AS key,
            ts_rank(to_tsvector('english', m.content), q.query, 1)::float8 AS rank
     FROM q, message AS m JOIN thread AS t ON t.id = m.thread_id
     WHERE to_tsvector('english', m.content) @@ q.query
-      AND m.role IN ('system', 'user', 'assistant') {message_scope}
+      AND m.role IN ('system', 'user', 'assistant') {owned}
     UNION ALL
-    SELECT t.id, t.title, NULL, NULL, t.id, t.title,
+    SELECT t.id, t.title, NULL, NULL, t.id,
            ts_rank(setweight(to_tsvector('english', t.title), 'A'), q.query, 1)::float8
     FROM q, thread AS t
-    WHERE to_tsvector('english', t.title) @@ q.query {thread_scope}
+    WHERE to_tsvector('english', t.title) @@ q.query {owned}
 ),
 page AS (
     SELECT * FROM hits {after} ORDER BY rank DESC, key DESC LIMIT :limit
 )
 SELECT page.thread_id, page.thread_title, page.message_id, page.role, page.rank, page.key,
-       ts_headline('english', translate(page.body, :markers, ''), q.query,
-                   CASE WHEN length(page.body) <= :whole_chars THEN :whole_options
+       ts_headline('english', translate(b.body, :markers, ''), q.query,
+                   CASE WHEN length(b.body) <= :whole_chars THEN :whole_options
                         ELSE :fragment_options END) AS snippet
-FROM page, q
+FROM page
+CROSS JOIN q
+LEFT JOIN message AS m ON m.id = page.message_id
+CROSS JOIN LATERAL (SELECT coalesce(m.content, page.thread_title) AS body) AS b
 ORDER BY page.rank DESC, page.key DESC
 """
 _HIGHLIGHT = f"StartSel={MATCH_START}, StopSel={MATCH_STOP}"
@@ -95,8 +98,7 @@ def search_statement(
     if after is not None:
         params["after_rank"], params["after_key"] = after
         resume = "WHERE (rank, key) < (CAST(:after_rank AS float8), CAST(:after_key AS uuid))"
-    sql = _SEARCH.format(message_scope=owned, thread_scope=owned, after=resume)
-    return text(sql), params
+    return text(_SEARCH.format(owned=owned, after=resume)), params
 
 
 class SearchStore:
