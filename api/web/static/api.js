@@ -124,12 +124,11 @@ export function listThreads(cursor) {
 }
 
 /**
- * Messages and thread titles matching `query` (web search syntax), best first; each
- * snippet is a list of `{text, match}` parts. `cursor` continues a previous page.
+ * The best 50 messages and thread titles matching `query` (web search syntax); each
+ * snippet is a list of `{text, match}` parts.
  */
-export function searchThreads(query, cursor) {
-  const more = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-  return request("GET", `/api/search?q=${encodeURIComponent(query)}${more}`);
+export function searchThreads(query) {
+  return request("GET", `/api/search?q=${encodeURIComponent(query)}&limit=50`);
 }
 
 export function createThread() {
