@@ -5,10 +5,11 @@
 the calling thread). They block: call them before the event loop starts, or through
 ``anyio.to_thread.run_sync`` from async code.
 
-The schema holds objects the ORM models do not describe: the view
-``thread_active_branch``, and the SQL functions of migration 0007, which autogenerate
-does not compare. ``include_object`` and ``AUTOGENERATE_OPTIONS`` tell autogenerate to
-leave the view alone; env.py and ``schema_differences`` share them, so
+The schema holds objects the ORM models do not describe: the views
+``thread_active_branch``, ``usage_daily`` and ``thread_summary``, and the SQL functions
+of migration 0007, which autogenerate does not compare. ``include_object`` and
+``AUTOGENERATE_OPTIONS`` tell autogenerate to leave the views alone; env.py and
+``schema_differences`` share them, so
 ``alembic revision --autogenerate`` and the models-vs-migrations test agree.
 """
 
@@ -46,7 +47,7 @@ _migration_lock = threading.Lock()
 MIGRATION_LOCK_ID: Final = 0x706C6179_6D696772  # b"playmigr"
 
 # Views created by migrations (raw SQL), unknown to the models.
-VIEWS: Final = frozenset({"thread_active_branch"})
+VIEWS: Final = frozenset({"thread_active_branch", "usage_daily", "thread_summary"})
 
 
 def include_object(

@@ -139,6 +139,9 @@ class Thread(Base):
             text("last_activity_at DESC"),
             text("id DESC"),
         ),
+        # Full-text search over titles (GET /api/search), as ix_message_content_fts over
+        # message content: queries must use this very expression.
+        Index("ix_thread_title_fts", text("to_tsvector('english', title)"), postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

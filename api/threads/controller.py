@@ -10,23 +10,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from api.http.openapi import errors, operation_class, thread_links
+from api.http.paging import OwnerFilter, PageCursor
 from api.schemas.threads import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.deps import provide_thread_service
 from api.threads.service import ThreadService
 from api.validation import parse_uuid
 
 PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Threads per page, 1-100.")]
-# A plain string, "" when absent: ``str | None`` would be documented as nullable.
-PageCursor = Annotated[
-    str, Parameter(description="The `next_cursor` of the previous page; none for the first.")
-]
-OwnerFilter = Annotated[
-    str,
-    Parameter(
-        description="Only this principal's threads (admins; a member may name only themselves).",
-        schema_extra={"format": "uuid"},
-    ),
-]
 
 
 class ThreadController(Controller):

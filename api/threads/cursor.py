@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
-from api.errors import BadRequestError
+from api import cursors
 
 
 class ThreadCursor(msgspec.Struct, array_like=True):
@@ -19,18 +17,9 @@ class ThreadCursor(msgspec.Struct, array_like=True):
     id: UUID
 
 
-def encode_cursor(cursor: ThreadCursor) -> str:
-    """Encode ``cursor`` as a URL-safe token."""
-    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+encode_cursor = cursors.encode_cursor
 
 
 def decode_cursor(token: str) -> ThreadCursor:
     """Decode a token from ``encode_cursor``; anything else is a 400 naming ``cursor``."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        return msgspec.json.decode(raw, type=ThreadCursor)
-    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
-        raise BadRequestError(
-            "invalid cursor: pass back the next_cursor of a previous page",
-            extra={"field": "cursor"},
-        ) from exc
+    return cursors.decode_cursor(token, ThreadCursor)

@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0007"
+HEAD = "0008"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -97,10 +97,10 @@ async def catalog(connection: AsyncConnection) -> dict[str, set[tuple[Any, ...]]
     }
 
 
-# Every table of the models, Alembic's own, and the view migration 0001 creates.
+# Every table of the models, Alembic's own, and the views migrations 0001 and 0008 create.
 AT_HEAD = {
     "BASE TABLE": {"alembic_version", *Base.metadata.tables},
-    "VIEW": {"thread_active_branch"},
+    "VIEW": {"thread_active_branch", "usage_daily", "thread_summary"},
 }
 
 

@@ -123,6 +123,14 @@ export function listThreads(cursor) {
   return request("GET", `/api/threads?limit=100${more}`);
 }
 
+/**
+ * The best 50 messages and thread titles matching `query` (web search syntax); each
+ * snippet is a list of `{text, match}` parts.
+ */
+export function searchThreads(query) {
+  return request("GET", `/api/search?q=${encodeURIComponent(query)}&limit=50`);
+}
+
 export function createThread() {
   return request("POST", "/api/threads", {});
 }

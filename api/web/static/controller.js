@@ -38,6 +38,8 @@ export class Controller {
     threads.bindSelectThread(this.guarded(this.openThread));
     threads.bindRenameThread(this.guarded(this.renameThread));
     threads.bindDeleteThread(this.guarded(this.deleteThread));
+    threads.bindSearch(this.guarded(this.search));
+    threads.bindOpenResult(this.guarded(this.openSearchResult));
     settings.bindSave(this.guarded(this.saveSettings));
     composer.bindSend(this.guarded(this.send));
     composer.bindStop(this.guarded(this.stop));
@@ -153,6 +155,7 @@ export class Controller {
   showThreads() {
     const { store } = this;
     this.views.threads.render(store.threads, store.thread?.id ?? null, Boolean(store.nextCursor));
+    this.views.threads.showSearch(store.search);
   }
 
   // ---- threads ----
@@ -165,6 +168,32 @@ export class Controller {
   async loadMoreThreads() {
     this.store.addThreads(await api.listThreads(this.store.nextCursor));
     this.showThreads();
+  }
+
+  // ---- search ----
+
+  /** @param {string} query the search box's words; "" goes back to the thread list */
+  async search(query) {
+    const { store, views } = this;
+    const page = query ? await api.searchThreads(query) : null;
+    // A slower answer to earlier words must not replace the newer one's.
+    if (query !== views.threads.query()) return;
+    store.setSearch(page && { query, results: page.data });
+    views.threads.showSearch(store.search);
+  }
+
+  /**
+   * Open a match's thread on its message: when the message is on another branch, that
+   * branch becomes the active one first (the head moves to its newest leaf).
+   * @param {import("./store.js").SearchResult} result
+   */
+  async openSearchResult({ thread_id, message_id }) {
+    if (message_id) {
+      const branch = await api.listMessages(thread_id);
+      if (!branch.data.some((message) => message.id === message_id)) await api.setHead(thread_id, message_id);
+      this.views.conversation.reveal(message_id);
+    }
+    await this.openThread(thread_id);
   }
 
   async openThread(threadId) {

@@ -20,6 +20,8 @@ export class ConversationView {
     this.busy = false;
     /** @type {{id: string, draft: string}|null} */
     this.editing = null;
+    /** @type {string|null} a message to scroll to and mark once it is shown */
+    this.revealing = null;
     delegate(this.list, "click", ".edit", (_, control) => this.startEditing(this.messageOf(control)));
     delegate(this.list, "click", ".cancel-edit", () => this.stopEditing());
     delegate(this.list, "input", ".editor textarea", (_, area) => (this.editing.draft = area.value));
@@ -40,6 +42,21 @@ export class ConversationView {
     this.list.replaceChildren(...this.cardsFor(messages, busy));
     if (atBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
     this.empty.hidden = messages.length > 0;
+    this.showRevealed();
+  }
+
+  /** Scroll to `messageId` and mark it (a search match) once a render shows it. */
+  reveal(messageId) {
+    this.revealing = messageId;
+  }
+
+  showRevealed() {
+    const card = this.revealing && this.cards.get(this.revealing);
+    if (!card) return;
+    this.revealing = null;
+    for (const found of this.list.querySelectorAll(".message.found")) found.classList.remove("found");
+    card.element.classList.add("found");
+    card.element.scrollIntoView({ block: "center" });
   }
 
   /** Forget an open edit box, for another thread; the next render shows the change. */

@@ -36,6 +36,15 @@
  */
 
 /**
+ * @typedef {object} SearchResult a match of `GET /api/search`
+ * @property {string} thread_id
+ * @property {string|null} thread_title
+ * @property {string|null} message_id null when the thread's title matched
+ * @property {string|null} role
+ * @property {Array<{text: string, match: boolean}>} snippet the matched words marked
+ */
+
+/**
  * @typedef {object} Live the reply being followed
  * @property {import("./live.js").LiveReply} reply the branch as its events say it is
  * @property {AbortController} abort stops this page listening, not the reply
@@ -55,6 +64,8 @@ export class Store {
     this.messages = [];
     /** @type {Live|null} */
     this.live = null;
+    /** @type {{query: string, results: SearchResult[]}|null} null when not searching */
+    this.search = null;
   }
 
   /** A reply is streaming: the page shows it and holds back anything that would race it. */
@@ -78,6 +89,7 @@ export class Store {
     this.closeThread();
     this.threads = [];
     this.nextCursor = null;
+    this.search = null;
     this.me = null;
   }
 
@@ -91,6 +103,11 @@ export class Store {
   addThreads(page) {
     this.threads.push(...page.data);
     this.nextCursor = page.next_cursor;
+  }
+
+  /** @param {{query: string, results: SearchResult[]}|null} search null: back to the list */
+  setSearch(search) {
+    this.search = search;
   }
 
   isOpen(threadId) {

@@ -1,9 +1,15 @@
-// The threads sidebar: newest activity first (the API's order), filtered by the search
-// box, with inline rename and delete. On narrow screens it slides over the conversation.
+// The threads sidebar: newest activity first (the API's order), with inline rename and
+// delete, and the search box: while it holds words, the server's matches (messages and
+// titles, their matched words marked) replace the list. On narrow screens it slides
+// over the conversation.
 import { button, byId, delegate, el } from "./dom.js";
 import { titleOf } from "./store.js";
 
 /** @typedef {import("./store.js").Thread} Thread */
+/** @typedef {import("./store.js").SearchResult} SearchResult */
+
+// Search once typing pauses, not at every key.
+const SEARCH_DELAY_MS = 250;
 
 export class ThreadsView {
   constructor() {
@@ -12,12 +18,16 @@ export class ThreadsView {
     this.search = byId("thread-search");
     this.list = byId("thread-list");
     this.more = byId("more-threads");
+    this.results = byId("search-results");
+    /** @type {SearchResult[]} */
+    this.shownResults = [];
+    this.hasMore = false;
+    this.searchTimer = 0;
     /** @type {Thread[]} */
     this.threads = [];
     this.currentId = null;
     /** @type {string|null} the thread whose title is in an input box */
     this.renaming = null;
-    this.search.addEventListener("input", () => this.draw());
     byId("open-sidebar").addEventListener("click", () => this.setOpen(true));
     byId("close-sidebar").addEventListener("click", () => this.close());
     delegate(this.list, "click", ".thread-rename", (_, control) => {
@@ -39,8 +49,45 @@ export class ThreadsView {
   render(threads, currentId, hasMore) {
     this.threads = threads;
     this.currentId = currentId;
+    this.hasMore = hasMore;
     this.draw();
-    this.more.hidden = !hasMore;
+    this.more.hidden = !hasMore || this.list.hidden;
+  }
+
+  /** The words in the search box, trimmed. */
+  query() {
+    return this.search.value.trim();
+  }
+
+  /**
+   * Show the matches of a search instead of the thread list, or the list again.
+   * @param {{query: string, results: SearchResult[]}|null} search
+   */
+  showSearch(search) {
+    const searching = search !== null;
+    this.list.hidden = searching;
+    this.more.hidden = searching || !this.hasMore;
+    this.results.hidden = !searching;
+    this.shownResults = search?.results ?? [];
+    if (!searching) return;
+    const items = this.shownResults.map((result, index) => resultItem(result, index));
+    if (!items.length) items.push(el("li", "search-none muted", `No matches for “${search.query}”`));
+    this.results.replaceChildren(...items);
+  }
+
+  /** @param {(query: string) => void} handler called with "" when the box is emptied */
+  bindSearch(handler) {
+    this.search.addEventListener("input", () => {
+      clearTimeout(this.searchTimer);
+      this.searchTimer = setTimeout(() => handler(this.query()), SEARCH_DELAY_MS);
+    });
+  }
+
+  /** @param {(result: SearchResult) => void} handler */
+  bindOpenResult(handler) {
+    delegate(this.results, "click", ".search-open", (_, control) => {
+      handler(this.shownResults[Number(control.dataset.index)]);
+    });
   }
 
   /** On a narrow screen, get out of the way of the conversation. */
@@ -85,9 +132,7 @@ export class ThreadsView {
   }
 
   draw() {
-    const query = this.search.value.trim().toLowerCase();
-    const shown = this.threads.filter((thread) => titleOf(thread).toLowerCase().includes(query));
-    this.list.replaceChildren(...shown.map((thread) => this.item(thread)));
+    this.list.replaceChildren(...this.threads.map((thread) => this.item(thread)));
   }
 
   item(thread) {
@@ -107,6 +152,27 @@ export class ThreadsView {
     item.append(open, rename, remove);
     return item;
   }
+}
+
+/**
+ * A match: its thread's title, where it matched, and the snippet with the matched words
+ * in <mark>, built from text nodes (the snippet is user text, never HTML).
+ * @param {SearchResult} result
+ */
+function resultItem(result, index) {
+  const item = el("li", "search-result");
+  item.dataset.threadId = result.thread_id;
+  if (result.message_id) item.dataset.messageId = result.message_id;
+  const open = button("", "search-open");
+  open.dataset.index = String(index);
+  const head = el("span", "search-head");
+  head.append(el("span", "search-thread", titleOf({ title: result.thread_title })));
+  head.append(el("span", "search-where muted", result.role ?? "title"));
+  const snippet = el("span", "search-snippet");
+  snippet.append(...result.snippet.map((part) => (part.match ? el("mark", "", part.text) : document.createTextNode(part.text))));
+  open.append(head, snippet);
+  item.append(open);
+  return item;
 }
 
 function renameForm(thread) {

@@ -1,0 +1,47 @@
+"""HTTP endpoint for searching threads and messages (``/api/search``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, Parameter
+
+from api.http.openapi import errors
+from api.http.paging import OwnerFilter, PageCursor
+from api.schemas.search import SearchPage
+from api.search.deps import provide_search_service
+from api.search.service import SearchService
+from api.validation import parse_uuid
+
+Query = Annotated[
+    str,
+    Parameter(
+        min_length=1,
+        max_length=500,
+        description='Words to find, in web search syntax: "quoted phrases", `or`, `-word`.',
+    ),
+]
+PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Results per page, 1-100.")]
+
+
+class SearchController(Controller):
+    """Full-text search over the caller's threads: titles and message text."""
+
+    path = "/api/search"
+    tags = ["search"]
+    dependencies = {"search": Provide(provide_search_service, sync_to_thread=False)}
+
+    @get("/", operation_id="searchThreads", responses=errors(400, 403))
+    async def search_threads(
+        self,
+        search: NamedDependency[SearchService],
+        q: FromQuery[Query],
+        limit: FromQuery[PageLimit] = 20,
+        cursor: FromQuery[PageCursor] = "",
+        owner: FromQuery[OwnerFilter] = "",
+    ) -> SearchPage:
+        """Messages and thread titles matching ``q``, best ranked first, a page at a time,
+        each with a snippet whose matched words are marked."""
+        return await search.search(q, limit, cursor, parse_uuid("owner", owner) if owner else None)
