@@ -18,7 +18,6 @@ from api.validation import parse_uuid
 Query = Annotated[
     str,
     Parameter(
-        min_length=1,
         max_length=500,
         description='Words to find, in web search syntax: "quoted phrases", `or`, `-word`.',
     ),
@@ -37,7 +36,8 @@ class SearchController(Controller):
     async def search_threads(
         self,
         search: NamedDependency[SearchService],
-        q: FromQuery[Query],
+        # Optional here so that a missing q gets the same 400 naming it as a blank one.
+        q: FromQuery[Query] = "",
         limit: FromQuery[PageLimit] = 20,
         cursor: FromQuery[PageCursor] = "",
         owner: FromQuery[OwnerFilter] = "",
