@@ -141,15 +141,15 @@ class ThreadService:
     async def _delete(self, thread_id: UUID, if_match: IfMatch | None) -> None:
         row = await self._threads.get(thread_id)
         if if_match is not None:
-            # Checked first so that a stale delete stops no reply, then again under the
-            # lock, which is the check the delete relies on (the reply's final write
-            # only moves the activity clock, which the version ignores).
+            # A stale delete stops no reply.
             if_match.require(row.version, lambda: to_thread(row))
-            await self._generations.cancel(thread_id)
+        await self._generations.cancel(thread_id)
+        if if_match is not None:
+            # The check the delete relies on, held by the lock until it commits (the
+            # stopped reply's final write moves only the activity clock, which the
+            # version ignores).
             row = await self._threads.get(thread_id, lock=True)
             if_match.require(row.version, lambda: to_thread(row))
-        else:
-            await self._generations.cancel(thread_id)
         await self._threads.delete(row)
         await commit(self._session, "the deletion")
 

@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fixtures.app import send_and_disconnect
 from tests.fixtures.auth import Caller
+from tests.fixtures.messages import message_row
 from tests.fixtures.threads import create_thread
 
 
@@ -159,6 +161,23 @@ async def test_without_if_match_the_last_write_wins(client: httpx.AsyncClient) -
     assert (await client.get(url)).json()["title"] == "second"
     assert (await client.get(message_url)).json()["content"] == "two"
     assert (await client.delete(message_url)).status_code == 204
+
+
+async def test_a_matching_delete_stops_a_running_reply_first(
+    client: httpx.AsyncClient, db_engine: AsyncEngine
+) -> None:
+    thread = await create_thread(client)
+    url = f"/api/threads/{thread['id']}"
+    _, _, reply_id = await send_and_disconnect(
+        client, thread["id"], "long [[chunks:1000]] [[slow:10]]", stop_after_deltas=2
+    )
+    # The version as it is while the reply runs (the send moved the head).
+    version = (await client.get(url)).json()["version"]
+    # Stopping the reply writes its row and the activity clock, not the thread's version.
+    answer = await client.delete(url, headers={"If-Match": tag(version)})
+    assert answer.status_code == 204, answer.text
+    assert await stored(db_engine, "thread", thread["id"]) is None
+    assert await message_row(db_engine, reply_id) is None
 
 
 async def waiting_on_locks(db_engine: AsyncEngine) -> int:
