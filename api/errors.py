@@ -69,6 +69,13 @@ class ConflictError(PlaygroundError):
     status_code = 409
 
 
+class PreconditionFailedError(PlaygroundError):
+    """``If-Match`` names a version the thread or message no longer has; ``extra.current``
+    is what is stored now."""
+
+    status_code = 412
+
+
 class UnprocessableError(PlaygroundError):
     """Well-formed, but contradicts an earlier request (an idempotency key reused with
     another body)."""

@@ -23,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -52,6 +53,14 @@ MESSAGE_STATUSES = (
     "interrupted",
     "requires_action",
 )
+
+
+def _version_column() -> Mapped[int]:
+    """A row's version: 1 when inserted, bumped by a trigger (migration 0009) on every
+    UPDATE that changes the row (a thread's ``last_activity_at`` alone aside), whoever
+    writes it; ``ETag`` and ``If-Match`` compare it. Read back with each INSERT and
+    UPDATE (RETURNING), as the trigger sets it."""
+    return mapped_column(Integer, server_default=text("1"), server_onupdate=FetchedValue())
 
 
 def _in_list(column: str, values: tuple[str, ...]) -> str:
@@ -167,6 +176,7 @@ class Thread(Base):
     last_activity_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    version: Mapped[int] = _version_column()
 
 
 class Message(Base):
@@ -231,6 +241,7 @@ class Message(Base):
         DateTime(timezone=True), server_default=func.clock_timestamp()
     )
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = _version_column()
 
 
 GENERATION_STATUSES = ("running", "finished")

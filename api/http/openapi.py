@@ -40,6 +40,8 @@ ERROR_DESCRIPTIONS = {
     " that is not a UUID",
     409: "A reply is being generated in the thread (`extra.message_id` names it), or the"
     " message is still being generated",
+    412: "`If-Match` names a version the thread or message no longer has (or a weak tag);"
+    " `extra.current` is the current representation, `extra.etag` its ETag; nothing changed",
     413: "The body, or a text in it, is over its size limit (`extra.limit`)",
     422: "The `Idempotency-Key` was used before with a different request",
     429: "A quota of the caller is used up (`extra.limit` names it); retry after `Retry-After`",

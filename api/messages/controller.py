@@ -11,12 +11,14 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api.generation.manager import GenerationManager
+from api.http.conditional import ETAG, IfMatchHeader, tagged
 from api.http.openapi import errors, message_links, operation_class
 from api.http.sse import sse_response
 from api.messages.deps import provide_message_service, provide_send_service
 from api.messages.idempotency import KEY_MAX_CHARS
 from api.messages.sending import SendService, StartedGeneration
 from api.messages.service import MessageService
+from api.preconditions import parse_if_match
 from api.schemas.messages import (
     EditMessage,
     Message,
@@ -70,15 +72,20 @@ class MessageController(Controller):
         """The active branch, oldest first; each message lists its ``sibling_ids``."""
         return await messages.list_branch(thread_id)
 
-    @get("/{message_id:uuid}", operation_id="getMessage", responses=errors(400, 404))
+    @get(
+        "/{message_id:uuid}",
+        operation_id="getMessage",
+        responses=errors(400, 404),
+        response_headers=ETAG,
+    )
     async def get_message(
         self,
         messages: NamedDependency[MessageService],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
-    ) -> Message:
+    ) -> Response[Message]:
         """Read one message of the thread."""
-        return await messages.get(thread_id, message_id)
+        return tagged(await messages.get(thread_id, message_id))
 
     @post(
         "/",
@@ -115,20 +122,27 @@ class MessageController(Controller):
         ``Idempotency-Key`` follows the first request's generation instead of starting
         another."""
         if not data.generate:
-            return Response(await messages.append(thread_id, data), status_code=201)
+            return tagged(await messages.append(thread_id, data), 201)
         started = await sending.send(thread_id, data, idempotency_key)
         return await _answer(sending, generations, started, streamed=data.stream)
 
-    @patch("/{message_id:uuid}", operation_id="editMessage", responses=errors(400, 404, 409, 413))
+    @patch(
+        "/{message_id:uuid}",
+        operation_id="editMessage",
+        responses=errors(400, 404, 409, 412, 413),
+        response_headers=ETAG,
+    )
     async def edit_message(
         self,
         messages: NamedDependency[MessageService],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[EditMessage],
-    ) -> Message:
-        """Replace a message's content in place."""
-        return await messages.edit(thread_id, message_id, data)
+        if_match: IfMatchHeader = "",
+    ) -> Response[Message]:
+        """Replace a message's content in place (with ``If-Match``: only if it is still
+        at that version)."""
+        return tagged(await messages.edit(thread_id, message_id, data, parse_if_match(if_match)))
 
     @delete(
         "/{message_id:uuid}",
@@ -138,6 +152,7 @@ class MessageController(Controller):
             400,
             404,
             409,
+            412,
             described={409: "The message, or one below it, is still being generated"},
         ),
     )
@@ -146,9 +161,11 @@ class MessageController(Controller):
         messages: NamedDependency[MessageService],
         thread_id: FromPath[UUID],
         message_id: FromPath[UUID],
+        if_match: IfMatchHeader = "",
     ) -> None:
-        """Delete a message and everything below it."""
-        await messages.delete(thread_id, message_id)
+        """Delete a message and everything below it (with ``If-Match``: only if it is
+        still at that version)."""
+        await messages.delete(thread_id, message_id, parse_if_match(if_match))
 
     @post(
         "/{message_id:uuid}/regenerate",

@@ -10,14 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import ConflictError
 from api.llm.router import ModelRouter
 from api.messages.rules import choose_parent, resolve_model
+from api.preconditions import IfMatch
 from api.schemas.auth import Principal
 from api.schemas.messages import EditMessage, Message, MessageList, SendMessage
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.messages import MessageStore, message_in, new_message
 from api.stores.threads import ThreadStore
+from api.stores.tree import MessageTree
 from api.unit_of_work import commit, run_unit
 from api.validation import check_content, check_no_nul
+from db import models as m
 
 
 class MessageService:
@@ -69,30 +72,44 @@ class MessageService:
         await commit(self._session, "the message")
         return await self._view(row.id)
 
-    async def edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
-        """Replace a message's content in place (its replies are left as they are)."""
+    async def edit(
+        self,
+        thread_id: UUID,
+        message_id: UUID,
+        body: EditMessage,
+        if_match: IfMatch | None = None,
+    ) -> Message:
+        """Replace a message's content in place (its replies are left as they are), if
+        it still matches ``if_match``."""
         check_content(body.content, self._max_chars)
         check_no_nul(body)
-        return await run_unit(self._session, lambda: self._edit(thread_id, message_id, body))
+        return await run_unit(
+            self._session, lambda: self._edit(thread_id, message_id, body, if_match)
+        )
 
-    async def _edit(self, thread_id: UUID, message_id: UUID, body: EditMessage) -> Message:
+    async def _edit(
+        self, thread_id: UUID, message_id: UUID, body: EditMessage, if_match: IfMatch | None
+    ) -> Message:
         await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
-        row = message_in(tree, thread_id, message_id)
+        row = await self._matching(tree, thread_id, message_id, if_match)
         if row.status == "in_progress":
             raise ConflictError(f"message {message_id} is still being generated")
         await self._messages.edit(row, body.content)
         await commit(self._session, "the edit")
         return await self._view(row.id)
 
-    async def delete(self, thread_id: UUID, message_id: UUID) -> None:
-        """Delete a message and its descendants; the head moves up if it was below."""
-        await run_unit(self._session, lambda: self._delete(thread_id, message_id))
+    async def delete(
+        self, thread_id: UUID, message_id: UUID, if_match: IfMatch | None = None
+    ) -> None:
+        """Delete a message and its descendants (if it still matches ``if_match``); the
+        head moves up if it was below."""
+        await run_unit(self._session, lambda: self._delete(thread_id, message_id, if_match))
 
-    async def _delete(self, thread_id: UUID, message_id: UUID) -> None:
+    async def _delete(self, thread_id: UUID, message_id: UUID, if_match: IfMatch | None) -> None:
         thread = await self._threads.get(thread_id, lock=True)
         tree = await self._messages.tree(thread_id)
-        row = message_in(tree, thread_id, message_id)
+        row = await self._matching(tree, thread_id, message_id, if_match)
         doomed = tree.subtree(row.id)
         running = [item.id for item in doomed if item.status == "in_progress"]
         if running:
@@ -104,6 +121,17 @@ class MessageService:
             await self._threads.set_head(thread_id, row.parent_id)
         await self._messages.delete(row)
         await commit(self._session, "the deletion")
+
+    async def _matching(
+        self, tree: MessageTree, thread_id: UUID, message_id: UUID, if_match: IfMatch | None
+    ) -> m.Message:
+        """The message of the thread (or a 404); with ``if_match``, locked and checked
+        against it (or a 412), so that its version holds until the write commits."""
+        row = message_in(tree, thread_id, message_id)
+        if if_match is not None:
+            row = await self._messages.lock(message_id)
+            if_match.require(row.version, lambda: to_message(row, tree.sibling_ids(row)))
+        return row
 
     async def _view(self, message_id: UUID) -> Message:
         row = await self._messages.get(message_id)

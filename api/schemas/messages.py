@@ -75,6 +75,8 @@ class Message(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
+    # Bumped by every change of the row; the ETag, and what If-Match compares.
+    version: int
 
 
 class MessageList(msgspec.Struct, kw_only=True):

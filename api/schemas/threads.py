@@ -57,6 +57,8 @@ class Thread(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime
+    # Bumped by every change but activity; the ETag, and what If-Match compares.
+    version: int
 
 
 class ThreadPage(msgspec.Struct, kw_only=True):

@@ -49,6 +49,7 @@ def to_message(row: m.Message, sibling_ids: list[UUID]) -> Message:
         created_at=row.created_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,
+        version=row.version,
     )
 
 
@@ -68,4 +69,5 @@ def to_thread(row: m.Thread) -> Thread:
         created_at=row.created_at,
         updated_at=row.updated_at,
         last_activity_at=row.last_activity_at,
+        version=row.version,
     )

@@ -100,6 +100,19 @@ class MessageStore:
         """A message row as stored now."""
         return await self._session.get_one(m.Message, message_id, populate_existing=True)
 
+    async def lock(self, message_id: UUID) -> m.Message:
+        """A message row as stored now, locked for the transaction (FOR UPDATE): its
+        version cannot change before the transaction ends (a conditional write)."""
+        row: m.Message = (
+            await self._session.execute(
+                select(m.Message)
+                .where(m.Message.id == message_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        return row
+
     async def status(self, message_id: UUID) -> str | None:
         """A message's stored status (None when it was deleted)."""
         return await self._session.scalar(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import ConflictError, ForbiddenError
 from api.generation.manager import GenerationManager
 from api.llm.router import ModelRouter
+from api.preconditions import IfMatch
 from api.schemas.auth import Principal
 from api.schemas.params import ChatParams
 from api.schemas.threads import Thread, ThreadCreate, ThreadPage, ThreadUpdate
@@ -101,13 +102,19 @@ class ThreadService:
         """One thread, or a 404."""
         return to_thread(await self._threads.get(thread_id))
 
-    async def update(self, thread_id: UUID, data: ThreadUpdate) -> Thread:
-        """Change the fields present in ``data``."""
+    async def update(
+        self, thread_id: UUID, data: ThreadUpdate, if_match: IfMatch | None = None
+    ) -> Thread:
+        """Change the fields present in ``data`` (if the thread still matches ``if_match``)."""
         check_no_nul(data)
-        return await run_unit(self._session, lambda: self._update(thread_id, data))
+        return await run_unit(self._session, lambda: self._update(thread_id, data, if_match))
 
-    async def _update(self, thread_id: UUID, data: ThreadUpdate) -> Thread:
+    async def _update(
+        self, thread_id: UUID, data: ThreadUpdate, if_match: IfMatch | None
+    ) -> Thread:
         row = await self._threads.get(thread_id, lock=True)
+        if if_match is not None:
+            if_match.require(row.version, lambda: to_thread(row))
         changes: dict[str, Any] = {
             name: getattr(data, name)
             for name in data.__struct_fields__
@@ -126,13 +133,23 @@ class ThreadService:
         await commit(self._session, "the change")
         return to_thread(row)
 
-    async def delete(self, thread_id: UUID) -> None:
-        """Delete a thread and its messages, stopping its generation first."""
-        await run_unit(self._session, lambda: self._delete(thread_id))
+    async def delete(self, thread_id: UUID, if_match: IfMatch | None = None) -> None:
+        """Delete a thread and its messages (if it still matches ``if_match``), stopping
+        its generation first."""
+        await run_unit(self._session, lambda: self._delete(thread_id, if_match))
 
-    async def _delete(self, thread_id: UUID) -> None:
+    async def _delete(self, thread_id: UUID, if_match: IfMatch | None) -> None:
         row = await self._threads.get(thread_id)
+        if if_match is not None:
+            # A stale delete stops no reply.
+            if_match.require(row.version, lambda: to_thread(row))
         await self._generations.cancel(thread_id)
+        if if_match is not None:
+            # The check the delete relies on, held by the lock until it commits (the
+            # stopped reply's final write moves only the activity clock, which the
+            # version ignores).
+            row = await self._threads.get(thread_id, lock=True)
+            if_match.require(row.version, lambda: to_thread(row))
         await self._threads.delete(row)
         await commit(self._session, "the deletion")
 
@@ -168,12 +185,21 @@ class ThreadService:
         await commit(self._session, "the fork")
         return to_thread(await self._threads.get(fork.id))
 
-    async def set_head(self, thread_id: UUID, message_id: UUID) -> Thread:
-        """Make the newest leaf under ``message_id`` the head of the thread."""
-        return await run_unit(self._session, lambda: self._set_head(thread_id, message_id))
+    async def set_head(
+        self, thread_id: UUID, message_id: UUID, if_match: IfMatch | None = None
+    ) -> Thread:
+        """Make the newest leaf under ``message_id`` the head of the thread (if it still
+        matches ``if_match``)."""
+        return await run_unit(
+            self._session, lambda: self._set_head(thread_id, message_id, if_match)
+        )
 
-    async def _set_head(self, thread_id: UUID, message_id: UUID) -> Thread:
-        await self._threads.get(thread_id, lock=True)
+    async def _set_head(
+        self, thread_id: UUID, message_id: UUID, if_match: IfMatch | None
+    ) -> Thread:
+        row = await self._threads.get(thread_id, lock=True)
+        if if_match is not None:
+            if_match.require(row.version, lambda: to_thread(row))
         tree = await self._messages.tree(thread_id)
         target = message_in(tree, thread_id, message_id)
         await self._threads.set_head(thread_id, tree.newest_leaf(target.id).id, activity=False)

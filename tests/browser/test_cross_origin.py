@@ -118,6 +118,7 @@ async def test_a_listed_front_end_shows_the_streamed_reply(
         await expect(page.locator("#status")).to_have_text("done")
         # An exposed header: without Access-Control-Expose-Headers the page reads null.
         await expect(page.locator("#request-id")).to_have_text(re.compile(r"^[0-9a-f]{32}$"))
+        await expect(page.locator("#etag")).to_have_text('"1"')
         thread_id = await page.locator("#thread-id").text_content()
         shown = await page.locator("#reply").text_content()
         to_api = [request for request in sent if request.url.startswith(api_url)]

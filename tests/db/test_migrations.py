@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0008"
+HEAD = "0009"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -111,7 +111,11 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
     assert await relations(url) == AT_HEAD
     async with connect(url) as connection:
         assert await rows(connection, "SELECT version_num FROM alembic_version") == [(HEAD,)]
-    assert await functions(url) == {"playground_send", "playground_quota_usage"}
+    assert await functions(url) == {
+        "playground_send",
+        "playground_quota_usage",
+        "playground_bump_version",
+    }
 
     await asyncio.to_thread(downgrade, url, "base")
     # Alembic keeps its (now empty) version table; everything of ours is gone.

@@ -49,8 +49,11 @@ async function errorFrom(response) {
   return new ApiError(response.status, detail, extra);
 }
 
-function options(method, body, signal) {
+function options(method, body, signal, version) {
   const init = { method, signal, headers: { accept: "application/json" } };
+  // A conditional write: only if the row is still at the version this page last saw;
+  // otherwise a 412 whose `extra.current` is the row as stored now.
+  if (version !== undefined) init.headers["if-match"] = `"${version}"`;
   const key = sessionStorage.getItem(API_KEY);
   if (key) init.headers.authorization = `Bearer ${key}`;
   if (body !== undefined) {
@@ -60,9 +63,9 @@ function options(method, body, signal) {
   return init;
 }
 
-/** A JSON request; resolves to the parsed body (null for 204). */
-async function request(method, path, body) {
-  const response = await fetch(path, options(method, body));
+/** A JSON request (conditional with a `version`); resolves to the parsed body (null for 204). */
+async function request(method, path, body, version) {
+  const response = await fetch(path, options(method, body, undefined, version));
   if (!response.ok) throw await errorFrom(response);
   if (response.status === 204) return null;
   return response.json();
@@ -139,13 +142,13 @@ export function getThread(threadId) {
   return request("GET", threadPath(threadId));
 }
 
-/** Change a thread's title or settings; resolves to the updated thread. */
-export function updateThread(threadId, changes) {
-  return request("PATCH", threadPath(threadId), changes);
+/** Change a thread's title or settings if it is still at `version`; resolves to the updated thread. */
+export function updateThread(threadId, changes, version) {
+  return request("PATCH", threadPath(threadId), changes, version);
 }
 
-export function deleteThread(threadId) {
-  return request("DELETE", threadPath(threadId));
+export function deleteThread(threadId, version) {
+  return request("DELETE", threadPath(threadId), undefined, version);
 }
 
 /** A new thread holding the branch up to `messageId`; resolves to that thread. */
@@ -158,13 +161,15 @@ export function listMessages(threadId) {
   return request("GET", messagesPath(threadId));
 }
 
-/** Make the branch through `messageId` the active one; resolves to the thread. */
-export function setHead(threadId, messageId) {
-  return request("PUT", `${threadPath(threadId)}/head`, { message_id: messageId });
+/** Make the branch through `messageId` the active one if the thread is still at `version`; resolves to the thread. */
+export function setHead(threadId, messageId, version) {
+  return request("PUT", `${threadPath(threadId)}/head`, { message_id: messageId }, version);
 }
 
-export function editMessage(threadId, messageId, content) {
-  return request("PATCH", `${messagesPath(threadId)}/${encodeURIComponent(messageId)}`, { content });
+/** Replace a message's text if it is still at `version`; resolves to the message. */
+export function editMessage(threadId, messageId, content, version) {
+  const path = `${messagesPath(threadId)}/${encodeURIComponent(messageId)}`;
+  return request("PATCH", path, { content }, version);
 }
 
 /** Store a message without asking for a reply: `body.generate` is false. */

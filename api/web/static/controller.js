@@ -3,8 +3,9 @@
 // asks the views to show it. Any failure ends in the error banner, but a 401 (no key,
 // a wrong one, or one revoked or expired since) brings back the sign-in form.
 import * as api from "./api.js";
+import { conditional } from "./conditional.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
-import { threadChanges, titleOf } from "./store.js";
+import { describeSettings, threadChanges, titleOf } from "./store.js";
 
 /** @typedef {import("./store.js").Message} Message */
 
@@ -12,6 +13,7 @@ import { threadChanges, titleOf } from "./store.js";
  * @typedef {object} Views
  * @property {import("./account-view.js").AccountView} account
  * @property {import("./address-view.js").AddressView} address
+ * @property {import("./conflict-view.js").ConflictView} conflict
  * @property {import("./composer-view.js").ComposerView} composer
  * @property {import("./conversation-view.js").ConversationView} conversation
  * @property {import("./error-view.js").ErrorView} errors
@@ -158,6 +160,25 @@ export class Controller {
     this.views.threads.showSearch(store.search);
   }
 
+  // ---- conditional writes (conditional.js) ----
+
+  /** The thread as this page last saw it: the open one, else its entry in the list. */
+  knownThread(threadId) {
+    const { store } = this;
+    return store.isOpen(threadId) ? store.thread : store.threads.find((thread) => thread.id === threadId);
+  }
+
+  /** Show `thread` as the API now returns it, wherever the page shows it. */
+  applyThread(thread) {
+    const { store } = this;
+    if (store.isOpen(thread.id)) {
+      store.setThread(thread);
+      this.showTitle();
+    }
+    store.threads = store.threads.map((known) => (known.id === thread.id ? thread : known));
+    this.showThreads();
+  }
+
   // ---- threads ----
 
   async loadThreads() {
@@ -233,17 +254,32 @@ export class Controller {
   }
 
   async renameThread(threadId, title) {
-    const thread = await api.updateThread(threadId, { title });
-    if (this.store.isOpen(threadId)) {
-      this.store.setThread(thread);
-      this.showTitle();
-    }
+    const known = this.knownThread(threadId);
+    const write = (version) => api.updateThread(threadId, { title }, version);
+    const thread = await conditional(this.views.conflict, known.version, write, {
+      what: `The thread “${titleOf(known)}”`,
+      mine: `Title: ${title ?? "(none)"}`,
+      shown: (current) => `Title: ${current.title ?? "(none)"}`,
+      refused: (current) => this.applyThread(current),
+      untouched: (current) => current.title === known.title,
+    });
+    if (thread) this.applyThread(thread);
     await this.loadThreads();
   }
 
   async deleteThread(threadId) {
     const { store, views } = this;
-    await api.deleteThread(threadId);
+    const known = this.knownThread(threadId);
+    const write = (version) => api.deleteThread(threadId, version).then(() => true);
+    const deleted = await conditional(views.conflict, known.version, write, {
+      what: `The thread “${titleOf(known)}”`,
+      mine: "Delete it, with all its messages",
+      shown: (current) => `Title: ${titleOf(current)}\n${describeSettings(current)}`,
+      refused: (current) => this.applyThread(current),
+      untouched: (current) =>
+        current.title === known.title && describeSettings(current) === describeSettings(known),
+    });
+    if (!deleted) return;
     clearProgress(threadId);
     if (store.isOpen(threadId)) {
       store.stopFollowing();
@@ -267,15 +303,29 @@ export class Controller {
     const { store, views } = this;
     if (!store.thread) return;
     const changes = threadChanges(store.thread, form);
+    const threadId = store.thread.id;
     views.settings.setStatus("Saving…");
+    const write = (version) => api.updateThread(threadId, changes, version);
+    const seen = store.thread;
+    const same = (current, key) => JSON.stringify(current[key]) === JSON.stringify(seen[key]);
+    let saved;
     try {
-      store.setThread(await api.updateThread(store.thread.id, changes));
+      saved = await conditional(views.conflict, store.thread.version, write, {
+        what: "The thread's settings",
+        mine: describeSettings(changes),
+        shown: describeSettings,
+        // The form keeps what the person typed until they choose.
+        refused: (current) => this.applyThread(current),
+        untouched: (current) => Object.keys(changes).every((key) => same(current, key)),
+      });
     } catch (error) {
       views.settings.setStatus("Not saved");
       throw error;
     }
+    if (saved) this.applyThread(saved);
+    if (!store.isOpen(threadId)) return;
     views.settings.show(store.thread);
-    views.settings.setStatus("Saved");
+    views.settings.setStatus(saved ? "Saved" : "Kept theirs");
   }
 
   // ---- replies: send, regenerate, branch, follow, stop ----
@@ -309,6 +359,11 @@ export class Controller {
 
   onEvent(reply, event) {
     reply.apply(event);
+    // A send or a tool round moved the thread's head, a new version of it: keep it so a
+    // rename or a branch switch during the reply is not refused as someone else's change.
+    if (event.event === "message.created" && event.data.message.role !== "user") {
+      this.refreshThread().catch((error) => this.fail(error));
+    }
     if (event.event === "error") this.views.errors.show(new api.ApiError("stream", event.data.detail));
     if (event.event === "tool_result" && reply.toolName(event.data.call_id) === "set_thread_title") {
       this.refreshThread().catch((error) => this.fail(error));
@@ -348,7 +403,15 @@ export class Controller {
 
   /** @param {Message} message @param {string} content */
   async editMessage(message, content) {
-    await api.editMessage(this.store.thread.id, message.id, content);
+    const threadId = this.store.thread.id;
+    const write = (version) => api.editMessage(threadId, message.id, content, version);
+    await conditional(this.views.conflict, message.version, write, {
+      what: `The ${message.role} message`,
+      mine: content,
+      shown: (current) => current.content,
+      refused: () => this.reloadMessages(),
+      untouched: (current) => current.content === message.content,
+    });
     await this.reloadMessages();
   }
 
@@ -362,6 +425,8 @@ export class Controller {
     } else {
       await api.addMessage(threadId, { content, role: message.role, parent_id, generate: false });
       await this.reloadMessages();
+      // The new message moved the head: the thread's version changed.
+      await this.refreshThread();
     }
   }
 
@@ -372,7 +437,21 @@ export class Controller {
   }
 
   async switchSibling(siblingId) {
-    this.store.setThread(await api.setHead(this.store.thread.id, siblingId));
+    const { store } = this;
+    const threadId = store.thread.id;
+    const write = (version) => api.setHead(threadId, siblingId, version);
+    const seenHead = store.thread.head_id;
+    const thread = await conditional(this.views.conflict, store.thread.version, write, {
+      what: `The thread “${titleOf(store.thread)}”`,
+      mine: "Switch to the other version of this message",
+      shown: (current) => `Title: ${titleOf(current)}\nThe conversation shows its active branch as stored now.`,
+      refused: async (current) => {
+        this.applyThread(current);
+        await this.reloadMessages();
+      },
+      untouched: (current) => current.head_id === seenHead,
+    });
+    if (thread) this.applyThread(thread);
     await this.reloadMessages();
   }
 }

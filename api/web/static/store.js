@@ -20,6 +20,7 @@
  * @property {{temperature?: number, max_tokens?: number}} params
  * @property {Array<string|object>} tools built-in tool names, or client-defined functions
  * @property {string} last_activity_at
+ * @property {number} version sent back as `If-Match` with a change of it
  */
 
 /**
@@ -33,6 +34,7 @@
  * @property {Array<{id: string, function: {name: string, arguments: string}}>} [tool_calls]
  * @property {string} [tool_call_id] on a tool message: the call it answers
  * @property {string|null} [error] why the message failed, or why a tool call was rejected
+ * @property {number} version sent back as `If-Match` with an edit
  */
 
 /**
@@ -183,6 +185,20 @@ export function threadChanges(thread, form) {
     params,
     tools: [...form.tools, ...clientFunctions],
   };
+}
+
+/**
+ * Settings as text for a person comparing two versions of them.
+ * @param {{system_prompt?: string|null, model?: string, params?: object, tools?: Array<string|object>}} settings
+ */
+export function describeSettings(settings) {
+  const tools = (settings.tools ?? []).map((tool) => (typeof tool === "string" ? tool : tool.name));
+  return [
+    `System prompt: ${settings.system_prompt || "(none)"}`,
+    `Model: ${settings.model}`,
+    `Params: ${JSON.stringify(settings.params ?? {})}`,
+    `Tools: ${tools.join(", ") || "(none)"}`,
+  ].join("\n");
 }
 
 // Out-of-range values are sent as typed: the API's 400 names the field, and the page

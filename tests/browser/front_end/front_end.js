@@ -50,8 +50,11 @@ async function call(api, key, method, path, body, extraHeaders = {}) {
 window.talk = async ({ api, key, title, content }) => {
   $("status").textContent = "working";
   try {
-    const thread = await (await call(api, key, "POST", "/api/threads", { title })).json();
+    const created = await call(api, key, "POST", "/api/threads", { title });
+    const thread = await created.json();
     $("thread-id").textContent = thread.id;
+    // Readable only because the API exposes it to other origins, as the If-Match to send.
+    $("etag").textContent = created.headers.get("ETag") ?? "";
     const response = await call(
       api, key, "POST", `/api/threads/${thread.id}/messages`, { content },
       { "Idempotency-Key": crypto.randomUUID() },
