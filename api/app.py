@@ -29,6 +29,7 @@ from api.meta.controller import MetaController
 from api.settings import Settings, load_settings
 from api.streams.controller import GenerationController
 from api.threads.controller import ThreadController
+from api.transfer.controller import ExportController, ThreadExportController
 from api.web.controller import web_router
 from api.web.openapi import docs_plugins, docs_router
 
@@ -49,6 +50,8 @@ def create_app(
     return Litestar(
         route_handlers=[
             ThreadController,
+            ThreadExportController,
+            ExportController,
             MessageController,
             GenerationController,
             MetaController,

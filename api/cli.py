@@ -321,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_key_commands(commands, _key_handler)
 
+    from api.transfer.commands import add_transfer_commands
+
+    add_transfer_commands(commands)
+
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)
 
