@@ -48,9 +48,9 @@ async def stream_threads(
     result = await session.stream(query)
     async for thread, message in result:
         if current is not None and thread.id != current.id:
+            # The session's identity map holds rows weakly: once written out and
+            # dropped here, a thread's rows are freed.
             yield current, messages
-            # Rows already written out need not stay in the session.
-            session.expunge_all()
             messages = []
         current = thread
         if message is not None:
