@@ -20,6 +20,7 @@ from api.schemas.transfer import (
     DocumentUsage,
     ThreadDocument,
 )
+from api.schemas.views import to_message
 from api.stores.messages import new_message
 from api.stores.tree import MessageTree
 from api.transfer.formats.checks import CheckedThread
@@ -51,18 +52,14 @@ def to_document(thread: m.Thread, rows: Sequence[m.Message]) -> ThreadDocument:
 
 
 def _document_message(row: m.Message) -> DocumentMessage:
-    usage = None
-    if row.prompt_tokens is not None or row.completion_tokens is not None:
-        usage = DocumentUsage(
-            prompt_tokens=row.prompt_tokens,
-            completion_tokens=row.completion_tokens,
-            total_tokens=(row.prompt_tokens or 0) + (row.completion_tokens or 0),
-        )
-    timings = None
-    if row.time_to_first_token_ms is not None or row.duration_ms is not None:
-        timings = DocumentTimings(
-            time_to_first_token_ms=row.time_to_first_token_ms, duration_ms=row.duration_ms
-        )
+    # Usage and timings grouped as the API shows them.
+    view = to_message(row, [])
+    usage = msgspec.convert(msgspec.to_builtins(view.usage), DocumentUsage) if view.usage else None
+    timings = (
+        msgspec.convert(msgspec.to_builtins(view.timings), DocumentTimings)
+        if view.timings
+        else None
+    )
     return DocumentMessage(
         id=str(row.id),
         parent_id=str(row.parent_id) if row.parent_id else None,
