@@ -15,14 +15,14 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
-from api.errors import PlaygroundError
+from api.errors import NotFoundError, PlaygroundError
 from api.settings import OFFLINE_MODEL, Settings
 from api.stores.exports import count_threads, stream_threads
 from api.tools.registry import default_registry
 from api.transfer.deps import import_limits
 from api.transfer.service import encode_thread, parse_document, store_thread
 from db.engine import create_engine, create_session_factory
-from db.models import LOCAL_PRINCIPAL_ID
+from db.models import LOCAL_PRINCIPAL_ID, Principal
 from db.urls import resolve_database_url
 
 if TYPE_CHECKING:
@@ -121,6 +121,8 @@ async def _store_documents(
     limits = import_limits(settings)
     model = settings.models.playground_default_model or OFFLINE_MODEL
     owner = args.owner or LOCAL_PRINCIPAL_ID
+    if await session.get(Principal, owner) is None:
+        raise NotFoundError(f"principal {owner} not found")
     total = sum(1 for _ in _documents(args.file, limits.max_bytes))
     count = 0
     documents = _documents(args.file, limits.max_bytes)

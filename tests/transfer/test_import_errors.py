@@ -95,6 +95,16 @@ CASES: list[tuple[str, Doc | bytes, str]] = [
         ),
         "$.messages[4].tool_call_id",
     ),
+    (
+        "tool result after another turn",
+        changed(
+            lambda d: (
+                d["messages"][2].update(parent_id="x")
+                or d["messages"].insert(2, {"id": "x", "parent_id": "a1", "role": "user"})
+            )
+        ),
+        "$.messages[3].tool_call_id",
+    ),
     ("head nowhere", changed(lambda d: d.update(head_id="zz")), "$.head_id"),
     ("unknown field", changed(lambda d: d["messages"][1].update(colour="red")), "$.messages[1]"),
     ("unknown tool", changed(lambda d: d.update(tools=["calculator", "nope"])), "$.tools[1]"),

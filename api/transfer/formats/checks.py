@@ -140,7 +140,8 @@ def _parents_first(messages: list[DocumentMessage]) -> list[DocumentMessage]:
 
 
 def _check_tool_results(messages: list[DocumentMessage], by_id: dict[str, int]) -> None:
-    """Every tool result answers a call of an assistant message above it."""
+    """Every tool result answers a call of the assistant message its run of tool
+    results follows (OpenAI's tool-call rule: nothing else comes between)."""
     for index, message in enumerate(messages):
         if message.role != "tool":
             continue
@@ -148,13 +149,21 @@ def _check_tool_results(messages: list[DocumentMessage], by_id: dict[str, int]) 
         where = f"$.messages[{index}].tool_call_id"
         if not call_id:
             raise bad_document(where, "a tool message must name the call it answers")
-        parent = message.parent_id
-        while parent is not None:
-            above = messages[by_id[parent]]
-            if above.role == "assistant" and any(c.id == call_id for c in above.tool_calls or []):
-                break
-            parent = above.parent_id
-        else:
+        above = _above_tool_results(messages, by_id, message)
+        if above is None or not any(call.id == call_id for call in above.tool_calls or []):
             raise bad_document(
-                where, f"{call_id!r} answers no tool call of an assistant message above it"
+                where, f"{call_id!r} answers no tool call of the assistant message it follows"
             )
+
+
+def _above_tool_results(
+    messages: list[DocumentMessage], by_id: dict[str, int], message: DocumentMessage
+) -> DocumentMessage | None:
+    """The first ancestor of ``message`` that is not a tool result (None at the root)."""
+    parent = message.parent_id
+    while parent is not None:
+        above = messages[by_id[parent]]
+        if above.role != "tool":
+            return above
+        parent = above.parent_id
+    return None
