@@ -3,6 +3,7 @@ memory: its RSS grows by far less than the size of what it sends."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import uuid
@@ -30,7 +31,7 @@ def server(migrated_database_url: str, fake_upstream_url: str) -> Iterator[Serve
     process.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def many_threads(db_engine: AsyncEngine) -> AsyncIterator[uuid.UUID]:
     """2,000 threads of 10 messages of 4,000 characters (80 MB as JSON lines), owned by
     a principal of their own; deleted afterwards."""
@@ -105,3 +106,37 @@ async def test_two_thousand_threads_stream_in_constant_memory(
     assert size > THREADS * MESSAGES_PER_THREAD * CONTENT_CHARS
     growth_mb = (rss.peak - baseline) / 2**20
     assert growth_mb < MAX_RSS_GROWTH_MB, f"RSS grew {growth_mb:.1f} MB for {size / 2**20:.0f} MB"
+
+
+async def test_a_client_leaving_mid_export_ends_its_cursor_and_transaction(
+    server: ServerProcess, many_threads: uuid.UUID, db_engine: AsyncEngine
+) -> None:
+    async with (
+        httpx.AsyncClient(base_url=server.base_url, timeout=120) as http,
+        http.stream("GET", "/api/export") as response,
+    ):
+        lines = response.aiter_lines()
+        assert json.loads(await anext(lines))["format"] == "playground.thread/v1"
+        assert await exporting_sessions(db_engine) == 1
+    # The server notices the closed connection by itself; nothing to await but the
+    # database's view of its sessions (polled, bounded).
+    async with asyncio.timeout(10):
+        while True:
+            if await exporting_sessions(db_engine) == 0:
+                break
+            await asyncio.sleep(0.05)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        assert (await http.get("/api/threads")).status_code == 200
+
+
+async def exporting_sessions(engine: AsyncEngine) -> int:
+    """Sessions of the server still inside the export's transaction."""
+    async with engine.connect() as connection:
+        found = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE client_port IS NOT NULL"
+                " AND application_name = 'playground' AND xact_start IS NOT NULL"
+                " AND query ILIKE '%LEFT OUTER JOIN message%' AND pid <> pg_backend_pid()"
+            )
+        )
+    return int(found or 0)
