@@ -10,8 +10,6 @@ from uuid import UUID
 import msgspec
 
 from api.schemas.messages import Role, Status
-from api.schemas.params import ChatParams
-from api.schemas.tools import ClientFunction
 from api.schemas.transfer import (
     THREAD_FORMAT,
     DocumentMessage,
@@ -20,7 +18,7 @@ from api.schemas.transfer import (
     DocumentUsage,
     ThreadDocument,
 )
-from api.schemas.views import to_message
+from api.schemas.views import to_message, to_thread
 from api.stores.messages import new_message
 from api.stores.tree import MessageTree
 from api.transfer.formats.checks import CheckedThread
@@ -36,17 +34,18 @@ def to_document(thread: m.Thread, rows: Sequence[m.Message]) -> ThreadDocument:
         row = pending.pop()
         ordered.append(row)
         pending.extend(reversed(tree.children[row.id]))
+    view = to_thread(thread)
     return ThreadDocument(
         format=THREAD_FORMAT,
-        title=thread.title,
-        system_prompt=thread.system_prompt,
-        default_system_prompt=thread.default_system_prompt,
-        model=thread.model,
-        params=msgspec.convert(thread.params, ChatParams),
-        tools=msgspec.convert(thread.tools, list[str | ClientFunction]),
-        metadata=thread.metadata_,
-        head_id=str(thread.head_id) if thread.head_id else None,
-        created_at=thread.created_at,
+        title=view.title,
+        system_prompt=view.system_prompt,
+        default_system_prompt=view.default_system_prompt,
+        model=view.model,
+        params=view.params,
+        tools=view.tools,
+        metadata=view.metadata,
+        head_id=str(view.head_id) if view.head_id else None,
+        created_at=view.created_at,
         messages=[_document_message(row) for row in ordered],
     )
 
