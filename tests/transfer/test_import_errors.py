@@ -142,6 +142,12 @@ CASES: list[tuple[str, Doc | bytes, str]] = [
         "$.messages[2].tool_call_id",
     ),
     (
+        "chat: a function without parameters",
+        chat({"role": "user", "content": "hi"})
+        | {"tools": [{"type": "function", "function": {"name": "get_weather"}}]},
+        "$.tools[0].function",
+    ),
+    (
         "chat: a tool that is not a function",
         chat({"role": "user", "content": "hi"}) | {"tools": [{"type": "x"}]},
         "$.tools[0]",

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from api.errors import BadRequestError
 from api.generation.context import ThreadTools, model_context
 from api.llm.request import ChatMessage, ToolSpec
 from api.schemas.tools import ClientFunction
@@ -80,14 +81,13 @@ def _tool(item: dict[str, Any], index: int, registry: ToolRegistry) -> str | Cli
     name = function.get("name")
     if isinstance(name, str) and registry.get(name) is not None:
         return name
+    declared = {
+        key: function[key] for key in ("name", "description", "parameters") if key in function
+    }
     try:
-        return convert(
-            {
-                key: function[key]
-                for key in ("name", "description", "parameters")
-                if key in function
-            },
-            ClientFunction,
-        )
-    except Exception as exc:
-        raise bad_document(f"{where}.function", str(getattr(exc, "detail", exc))) from None
+        return convert(declared, ClientFunction)
+    except BadRequestError as exc:
+        # Named from the function object; say where that is in the document.
+        path = str((exc.extra or {}).get("field", "$"))
+        detail = exc.detail.removeprefix(f"{path}: ")
+        raise bad_document(f"{where}.function{path[1:]}", detail) from None
