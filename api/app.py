@@ -30,6 +30,7 @@ from api.search.controller import SearchController
 from api.settings import Settings, load_settings
 from api.streams.controller import GenerationController
 from api.threads.controller import ThreadController
+from api.transfer.controller import ExportController, ThreadExportController
 from api.web.controller import web_router
 from api.web.openapi import docs_plugins, docs_router
 
@@ -50,6 +51,8 @@ def create_app(
     return Litestar(
         route_handlers=[
             ThreadController,
+            ThreadExportController,
+            ExportController,
             MessageController,
             GenerationController,
             SearchController,

@@ -318,8 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     database.set_defaults(handler=_db)
 
     from api.auth.commands import add_key_commands
+    from api.transfer.commands import add_transfer_commands
 
     add_key_commands(commands, _key_handler)
+    add_transfer_commands(commands)
 
     seed = commands.add_parser("seed", help="store demo threads (idempotent)")
     seed.set_defaults(handler=_seed)

@@ -84,6 +84,13 @@ class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
     playground_max_tool_rounds: Annotated[int, msgspec.Meta(ge=0, le=50)] = 5
 
 
+class TransferSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How big a document ``POST /api/threads/import`` (and ``playground import``) takes."""
+
+    playground_import_max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 10_485_760
+    playground_import_max_messages: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+
+
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -129,6 +136,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     models: ModelSettings
     generation: GenerationSettings
     access: AccessSettings = msgspec.field(default_factory=AccessSettings)
+    transfer: TransferSettings = msgspec.field(default_factory=TransferSettings)
 
 
 def _group(cls: type[S], env: Mapping[str, str]) -> S:
@@ -148,4 +156,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         models=_group(ModelSettings, source),
         generation=_group(GenerationSettings, source),
         access=_group(AccessSettings, source),
+        transfer=_group(TransferSettings, source),
     )
