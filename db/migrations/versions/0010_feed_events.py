@@ -186,7 +186,9 @@ def upgrade() -> None:
         )
     )
     for name, table, event, when, kind in TRIGGERS:
-        op.execute(_constraint_trigger(name, table, event, when, f"playground_feed_child('{kind}')"))
+        op.execute(
+            _constraint_trigger(name, table, event, when, f"playground_feed_child('{kind}')")
+        )
 
 
 def downgrade() -> None:

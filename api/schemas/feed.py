@@ -1,0 +1,89 @@
+"""The events of the live feeds (README "Live feeds"): kinds, payloads and frames.
+
+An event's ``id:`` is its ``feed_event`` id, a number that grows with every change, so
+``Last-Event-ID`` resumes after it. Its data is the current representation of what
+changed, read from the rows when the event is sent (the bodies the REST API answers),
+or the ids of what was deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from api.schemas.messages import Message
+from api.schemas.threads import Thread
+
+FeedKind = Literal[
+    "thread.created",
+    "thread.updated",
+    "thread.deleted",
+    "thread.activity",
+    "head.changed",
+    "message.created",
+    "message.updated",
+    "message.deleted",
+    "generation.started",
+    "generation.finished",
+]
+
+
+class ThreadChanged(msgspec.Struct):
+    """A thread as it is now: created, renamed or re-set, its head moved, or new activity."""
+
+    thread: Thread
+
+
+class ThreadDeleted(msgspec.Struct):
+    """A thread that was deleted, with everything in it."""
+
+    thread_id: UUID
+
+
+class MessageChanged(msgspec.Struct):
+    """A message as it is now: stored, edited, or a reply that ended."""
+
+    message: Message
+
+
+class MessageDeleted(msgspec.Struct):
+    """A message that was deleted (its descendants get their own events)."""
+
+    thread_id: UUID
+    message_id: UUID
+
+
+class GenerationChanged(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A generation that started (with ``stream_url`` to follow its text) or finished;
+    ``message_id`` is the reply it writes."""
+
+    thread_id: UUID
+    generation_id: UUID
+    message_id: UUID | None
+    stream_url: str | None = None
+
+
+FeedPayload = ThreadChanged | ThreadDeleted | MessageChanged | MessageDeleted | GenerationChanged
+
+# Feeds ask EventSource to reconnect after a second, and send a comment while nothing
+# happens so that proxies and clients see the connection alive.
+RETRY_FRAME = b"retry: 1000\n\n"
+KEEPALIVE_FRAME = b": keep-alive\n\n"
+
+
+def feed_frame(event_id: int, kind: str, payload: FeedPayload) -> bytes:
+    """An event as its SSE frame (msgspec writes the JSON on one line)."""
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (
+        event_id,
+        kind.encode(),
+        msgspec.json.encode(payload),
+    )
+
+
+def parse_feed_id(value: str) -> int | None:
+    """The log id an SSE ``id:`` of a feed names, or None if it is not one."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
