@@ -75,7 +75,9 @@ async def test_edit_rename_settings_branch_switch_and_delete(client: httpx.Async
     thread_id = (await create_thread(client, title="Before"))["id"]
     first = await store(client, thread_id, "first")
     answer = await store(client, thread_id, "answer", role="assistant")
-    other = await store(client, thread_id, "another answer", role="assistant", parent_id=first["id"])
+    other = await store(
+        client, thread_id, "another answer", role="assistant", parent_id=first["id"]
+    )
     async with feed(client, thread_id) as reader:
         edited = await client.patch(
             f"/api/threads/{thread_id}/messages/{first['id']}", json={"content": "first, edited"}
