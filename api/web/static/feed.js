@@ -46,6 +46,12 @@ function byActivity(a, b) {
   return a.id < b.id ? 1 : -1;
 }
 
+/** What the settings panel shows of a thread, comparable as a string. */
+function settingsOf(thread) {
+  const { system_prompt, model, params, tools } = thread;
+  return JSON.stringify({ system_prompt, model, params, tools });
+}
+
 export class FeedSync {
   /** @param {import("./controller.js").Controller} controller */
   constructor(controller) {
@@ -105,9 +111,11 @@ export class FeedSync {
     const { store } = controller;
     if (!store.isOpen(threadId)) return;
     if (event === "thread.updated") {
+      // This page's own save is already shown (with its "Saved"): only others' change it.
+      const changed = settingsOf(store.thread) !== settingsOf(data.thread);
       store.setThread(data.thread);
       controller.showTitle();
-      controller.views.settings.show(data.thread);
+      if (changed) controller.views.settings.show(data.thread);
       return;
     }
     if (event === "thread.deleted") {
