@@ -3,7 +3,7 @@ as Server-Sent Events that any process serves (README "Live feeds")."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
@@ -18,9 +18,10 @@ from api.feeds.service import FeedService
 from api.http.openapi import errors, operation_class
 from api.http.sse import sse_response
 from api.schemas.auth import StreamToken
-from api.schemas.feed import FeedKind, parse_feed_id
+from api.schemas.feed import parse_feed_id
 from api.streams.deps import provide_stream_access
 from api.streams.service import StreamAccess
+from db.models import FEED_KINDS
 
 FEED_ID_PATTERN = "^[0-9]{1,18}$"
 _ID_DOC = "The id of the last event received (a number); resume after it."
@@ -58,7 +59,7 @@ FEED_EVENT = Schema(
     required=["id", "event", "data"],
     properties={
         "id": Schema(type=OpenAPIType.STRING, pattern=FEED_ID_PATTERN),
-        "event": Schema(type=OpenAPIType.STRING, enum=list(get_args(FeedKind))),
+        "event": Schema(type=OpenAPIType.STRING, enum=list(FEED_KINDS)),
         "data": Schema(type=OpenAPIType.STRING, content_media_type="application/json"),
     },
     description="One change: `id:` (its number), `event:` (its kind) and JSON `data:` (README"

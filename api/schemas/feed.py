@@ -1,4 +1,5 @@
-"""The events of the live feeds (README "Live feeds"): kinds, payloads and frames.
+"""The events of the live feeds (README "Live feeds"): payloads and frames (the kinds
+are ``db.models.FEED_KINDS``).
 
 An event's ``id:`` is its ``feed_event`` id, a number that grows with every change, so
 ``Last-Event-ID`` resumes after it. Its data is the current representation of what
@@ -8,26 +9,12 @@ or the ids of what was deleted.
 
 from __future__ import annotations
 
-from typing import Literal
 from uuid import UUID
 
 import msgspec
 
 from api.schemas.messages import Message
 from api.schemas.threads import Thread
-
-FeedKind = Literal[
-    "thread.created",
-    "thread.updated",
-    "thread.deleted",
-    "thread.activity",
-    "head.changed",
-    "message.created",
-    "message.updated",
-    "message.deleted",
-    "generation.started",
-    "generation.finished",
-]
 
 
 class ThreadChanged(msgspec.Struct):

@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.stores.feed import FeedStore
 from tests.fixtures.app import stream_events
 from tests.fixtures.feeds import FeedReader
 from tests.fixtures.threads import create_thread
@@ -191,3 +192,29 @@ async def test_unknown_thread_and_bad_ids_are_refused(client: httpx.AsyncClient)
     )
     assert response.status_code == 400
     assert response.json()["extra"] == {"field": "Last-Event-ID"}
+
+
+async def test_changes_older_than_the_retention_are_pruned(
+    client: httpx.AsyncClient, db_engine: AsyncEngine
+) -> None:
+    old = (await create_thread(client))["id"]
+    recent = (await create_thread(client))["id"]
+    async with db_engine.begin() as connection:
+        # Rows only triggers append; aging them by hand stands for an hour passing.
+        await connection.execute(
+            text(
+                "UPDATE feed_event SET created_at = now() - interval '2 hours' WHERE thread_id = :t"
+            ),
+            {"t": old},
+        )
+    async with AsyncSession(db_engine) as session:
+        await FeedStore(session).prune(3600)
+        await session.commit()
+    async with db_engine.connect() as connection:
+        left = (
+            await connection.execute(
+                text("SELECT thread_id::text, kind FROM feed_event WHERE thread_id IN (:a, :b)"),
+                {"a": old, "b": recent},
+            )
+        ).all()
+    assert [tuple(row) for row in left] == [(recent, "thread.created")]
