@@ -195,20 +195,21 @@ async def feeds(app: Litestar) -> AsyncIterator[None]:
 
 
 def _chain_stop_signals(stop: Callable[[], object]) -> dict[int, Any]:
-    """Call ``stop`` on SIGINT and SIGTERM before the handlers installed so far; the
-    previous handlers (to restore). Only the main thread may set handlers: elsewhere
-    (an embedding server in a thread) nothing is chained."""
+    """Call ``stop`` on SIGINT and SIGTERM before the Python handlers installed for them
+    (uvicorn's); the handlers replaced (to restore). A signal left to its default ends
+    the process anyway, and only the main thread may set handlers: those are left
+    alone."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+    previous: dict[int, Any] = {
+        sig: handler for sig in _STOP_SIGNALS if callable(handler := signal.getsignal(sig))
+    }
 
     def handle(sig: int, frame: FrameType | None) -> None:
         stop()
-        handler = previous[sig]
-        if callable(handler):
-            handler(sig, frame)
+        previous[sig](sig, frame)
 
-    for sig in _STOP_SIGNALS:
+    for sig in previous:
         signal.signal(sig, handle)
     return previous
 
