@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.feeds.hub import FeedHub, Subscription
 from api.feeds.render import render
 from api.schemas.auth import Principal
-from api.schemas.feed import KEEPALIVE_FRAME, RETRY_FRAME
+from api.schemas.feed import KEEPALIVE_FRAME, opening_frame
 from api.stores.feed import PAGE_ROWS, FeedRow, FeedStore
 from api.stores.threads import ThreadStore
 
@@ -76,7 +76,7 @@ class FeedService:
     ) -> AsyncIterator[bytes]:
         """Frames of the rows ``read`` finds after ``position``, read again whenever the
         subscription is woken; a keep-alive comment when nothing happened for a while."""
-        yield RETRY_FRAME
+        yield opening_frame(position)
         with subscribing as subscription:
             while not self._hub.closing:
                 subscription.arm()

@@ -54,10 +54,15 @@ class GenerationChanged(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 FeedPayload = ThreadChanged | ThreadDeleted | MessageChanged | MessageDeleted | GenerationChanged
 
-# Feeds ask EventSource to reconnect after a second, and send a comment while nothing
-# happens so that proxies and clients see the connection alive.
-RETRY_FRAME = b"retry: 1000\n\n"
+# Sent while nothing happens, so that proxies and clients see the connection alive.
 KEEPALIVE_FRAME = b": keep-alive\n\n"
+
+
+def opening_frame(position: int) -> bytes:
+    """The first frame of a feed: reconnect after a second, and from ``position`` (an
+    ``id:`` without data dispatches no event, but EventSource keeps it as its last id, so
+    a reconnection before any change misses none)."""
+    return b"retry: 1000\nid: %d\n\n" % position
 
 
 def feed_frame(event_id: int, kind: str, payload: FeedPayload) -> bytes:
