@@ -8,17 +8,22 @@ import * as api from "./api.js";
 
 const RECONNECT_MS = 1000;
 
-/** One feed, followed until `stop()`: `open(lastEventId, listener)` is an api call. */
+/**
+ * One feed, followed until `stop()`: `open(lastEventId, listener)` is an api call.
+ * Reconnecting before any event came, there is no id to resume after: `catchUp()`
+ * reloads what the feed shows instead.
+ */
 class Follower {
-  constructor(open, onEvent) {
+  constructor(open, onEvent, catchUp) {
     this.abort = new AbortController();
     this.lastEventId = "";
-    this.run(open, onEvent);
+    this.run(open, onEvent, catchUp);
   }
 
-  async run(open, onEvent) {
+  async run(open, onEvent, catchUp) {
     const { signal } = this.abort;
-    while (!signal.aborted) {
+    for (let first = true; !signal.aborted; first = false) {
+      if (!first && !this.lastEventId) catchUp();
       try {
         await open(this.lastEventId, {
           signal,
@@ -66,6 +71,7 @@ export class FeedSync {
     this.list = new Follower(
       (last, listener) => api.followEvents(last, listener),
       (event) => this.guard(() => this.onListEvent(event)),
+      () => this.guard(() => this.controller.loadThreads()),
     );
   }
 
@@ -75,6 +81,7 @@ export class FeedSync {
     this.thread = new Follower(
       (last, listener) => api.followThreadEvents(threadId, last, listener),
       (event) => this.guard(() => this.onThreadEvent(threadId, event)),
+      () => this.guard(() => this.catchUp(threadId)),
     );
   }
 
@@ -139,6 +146,13 @@ export class FeedSync {
       if (store.messages.at(-1)?.id !== data.thread.head_id) await controller.reloadMessages();
     }
     controller.render();
+  }
+
+  async catchUp(threadId) {
+    const { controller } = this;
+    if (!controller.store.isOpen(threadId) || controller.store.busy) return;
+    await controller.refreshThread();
+    await controller.reloadMessages();
   }
 
   /** A new message below the end of the branch extends it; others wait for head.changed. */
