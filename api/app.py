@@ -15,6 +15,7 @@ from api.auth.guards import require_admin
 from api.auth.middleware import auth_middleware
 from api.deps import provide_db_session
 from api.errors import exception_handlers
+from api.feeds.controller import FeedController
 from api.generation.manager import new_instance_id
 from api.http.cors import cors_config
 from api.http.logging import logging_config
@@ -56,6 +57,7 @@ def create_app(
             MessageController,
             GenerationController,
             SearchController,
+            FeedController,
             MetaController,
             KeyController,
             MeController,

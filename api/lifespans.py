@@ -12,7 +12,10 @@ Each reads what it needs from ``app.state`` and puts its resource there:
   serves, then keeps leases, reaps and prunes (its heartbeat also keeps the LISTEN
   connection open);
 - ``generations``: the generation manager and its event writer (``generations``);
-  on shutdown running replies get ``PLAYGROUND_SHUTDOWN_GRACE_S`` to finish.
+  on shutdown running replies get ``PLAYGROUND_SHUTDOWN_GRACE_S`` to finish;
+- ``feeds``: the live feeds' subscribers, woken by the LISTEN connection (``feeds``);
+  SIGTERM or SIGINT ends every feed at once, so that uvicorn, which waits for open
+  responses before it shuts the app down, does not wait for them.
 
 ``app.state`` starts with ``settings``, ``database_url``, ``instance_id`` and
 ``auth_required``.
@@ -20,8 +23,13 @@ Each reads what it needs from ``app.state`` and puts its resource there:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
 import anyio
 from litestar import Litestar
@@ -29,6 +37,7 @@ from litestar import Litestar
 from api import metrics
 from api.auth.authenticator import Authenticator, to_principal
 from api.auth.service import default_limits
+from api.feeds.hub import FeedHub
 from api.generation.event_writer import EventWriter
 from api.generation.listener import Notifications
 from api.generation.manager import GenerationManager
@@ -159,4 +168,50 @@ async def generations(app: Litestar) -> AsyncIterator[None]:
             task_group.cancel_scope.cancel()
 
 
-LIFESPANS = [database, access, models, notifications, supervisor, generations]
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@asynccontextmanager
+async def feeds(app: Litestar) -> AsyncIterator[None]:
+    """The feed subscribers, woken by the LISTEN connection; ended by a stop signal.
+
+    uvicorn handles SIGINT and SIGTERM (it stops accepting, then waits for open
+    responses); a handler chained in front of its own closes the feeds first. Without a
+    signal (an embedding server stopping by itself) they end when this lifespan does.
+    """
+    hub = FeedHub()
+    listener: Notifications = app.state.notifications
+    listener.route_feed(change=hub.notify, reconnect=hub.wake_all)
+    app.state.feeds = hub
+    # A signal handler may interrupt the loop anywhere: it only schedules the close.
+    loop = asyncio.get_running_loop()
+    previous = _chain_stop_signals(lambda: loop.call_soon_threadsafe(hub.close))
+    try:
+        yield
+    finally:
+        hub.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _chain_stop_signals(stop: Callable[[], object]) -> dict[int, Any]:
+    """Call ``stop`` on SIGINT and SIGTERM before the Python handlers installed for them
+    (uvicorn's); the handlers replaced (to restore). A signal left to its default ends
+    the process anyway, and only the main thread may set handlers: those are left
+    alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {
+        sig: handler for sig in _STOP_SIGNALS if callable(handler := signal.getsignal(sig))
+    }
+
+    def handle(sig: int, frame: FrameType | None) -> None:
+        stop()
+        previous[sig](sig, frame)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+    return previous
+
+
+LIFESPANS = [database, access, models, notifications, supervisor, generations, feeds]

@@ -1,6 +1,6 @@
 """SQLAlchemy models of the tables: ``thread``, ``message``, ``generation``,
-``generation_event``, and who may use them: ``principal``, ``api_key``,
-``principal_usage``.
+``generation_event``, the live feeds' ``feed_event``, and who may use them:
+``principal``, ``api_key``, ``principal_usage``.
 
 The conversation is stored normalized (no JSON blob holding a chat) so that a
 person with psql can query history directly. Messages form a tree through
@@ -8,7 +8,8 @@ person with psql can query history directly. Messages form a tree through
 ``generation`` row is one run of the model in a thread (who runs it, its lease, its
 idempotency key) and ``generation_event`` keeps its events for resuming. Every
 statement that writes these tables is in ``api.stores``, or in a SQL function of the
-migrations that a store calls (``playground_send``, migration 0007).
+migrations that a store calls (``playground_send``, migration 0007), except
+``feed_event``, which only the triggers of migration 0010 append to.
 """
 
 from __future__ import annotations
@@ -314,6 +315,48 @@ class GenerationEvent(Base):
     event: Mapped[str] = mapped_column(Text)
     # The JSON text exactly as it was sent, so a replay is byte-identical.
     data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+
+
+FEED_KINDS = (
+    "thread.created",
+    "thread.updated",
+    "thread.deleted",
+    "thread.activity",
+    "head.changed",
+    "message.created",
+    "message.updated",
+    "message.deleted",
+    "generation.started",
+    "generation.finished",
+)
+
+
+class FeedEvent(Base):
+    """One change of a thread for the live feeds, append-only.
+
+    Appended only by the triggers of migration 0010 on ``thread``, ``message`` and
+    ``generation`` (so every writer, psql included, produces them), in the order the
+    changes became visible; pruned after the event retention. No foreign key: a
+    ``thread.deleted`` row outlives its thread. ``subject_id`` is the thread, message or
+    generation the change is about.
+    """
+
+    __tablename__ = "feed_event"
+    __table_args__ = (
+        CheckConstraint(_in_list("kind", FEED_KINDS), name="kind"),
+        Index("ix_feed_event_thread_id_id", "thread_id", "id"),
+        Index("ix_feed_event_owner_id_id", "owner_id", "id"),
+        Index("ix_feed_event_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    thread_id: Mapped[uuid.UUID]
+    owner_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(Text)
+    subject_id: Mapped[uuid.UUID]
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.clock_timestamp()
     )

@@ -12,7 +12,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.auth.secrets import key_hash, parse_stream_token, signature_matches
+from api.auth.secrets import (
+    StreamTokenClaims,
+    key_hash,
+    parse_stream_token,
+    signature_matches,
+)
 from api.errors import UnauthorizedError
 from api.schemas.auth import Limits, Principal
 from api.stores.keys import KeyRow, KeyStore
@@ -54,14 +59,29 @@ class Authenticator:
         """The principal of a stream token for this thread; 401 when it is malformed,
         expired, for another thread, or its key no longer works."""
         claims = parse_stream_token(token)
-        if claims is None or claims.thread_id != thread_id:
+        if claims is None or claims.events or claims.thread_id != thread_id:
             raise UnauthorizedError("the stream token is not valid for this thread")
+        return await self._signed(claims, "the stream token is not valid for this thread")
+
+    async def by_events_token(self, token: str) -> Principal:
+        """The principal of a token for its thread-list feed (``GET /api/events``); 401
+        when it is malformed, expired, of another kind, or its key no longer works."""
+        claims = parse_stream_token(token)
+        invalid = "the stream token is not valid for /api/events"
+        if claims is None or not claims.events:
+            raise UnauthorizedError(invalid)
+        principal = await self._signed(claims, invalid)
+        if principal.id != claims.thread_id:
+            raise UnauthorizedError(invalid)
+        return principal
+
+    async def _signed(self, claims: StreamTokenClaims, invalid: str) -> Principal:
         if claims.expires_at <= time.time():
             raise UnauthorizedError("the stream token has expired; ask for a new one")
         async with self._session_factory() as session:
             row = await KeyStore(session).key_row(claims.key_id)
         if row is None or not signature_matches(claims, row.key.secret_hash):
-            raise UnauthorizedError("the stream token is not valid for this thread")
+            raise UnauthorizedError(invalid)
         return self._usable(row)
 
     def _usable(self, row: KeyRow) -> Principal:

@@ -1,5 +1,6 @@
 """Authentication of every API request: ``Authorization: Bearer <key>``, or on a
-thread's ``/stream`` a ``stream_token`` query parameter (for ``EventSource``).
+thread's ``/stream`` and ``/events`` and on ``/api/events`` a ``stream_token`` query
+parameter (for ``EventSource``).
 
 While auth is off every request is the local principal's, and no header is read.
 The page, its assets, the API documents and ``/healthz`` need no key.
@@ -20,7 +21,8 @@ from api.errors import UnauthorizedError
 from api.schemas.auth import Principal
 
 PUBLIC_PATHS = [r"^/$", r"^/static/", r"^/schema(/|$)", r"^/healthz$"]
-_STREAM_PATH = re.compile(r"^/api/threads/([0-9a-fA-F-]{36})/stream$")
+_STREAM_PATH = re.compile(r"^/api/threads/([0-9a-fA-F-]{36})/(?:stream|events)$")
+_EVENTS_PATH = "/api/events"
 STREAM_TOKEN_PARAMETER = "stream_token"
 
 
@@ -43,10 +45,14 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 raise UnauthorizedError("send the key as `Authorization: Bearer <key>`")
             return AuthenticationResult(user=await authenticator.by_key(key.strip()), auth=None)
         token = connection.query_params.get(STREAM_TOKEN_PARAMETER)
-        stream = _STREAM_PATH.match(connection.scope["path"])
-        if token and stream and connection.scope.get("method") == "GET":
-            principal = await authenticator.by_stream_token(token, UUID(stream.group(1)))
-            return AuthenticationResult(user=principal, auth=None)
+        path = connection.scope["path"]
+        if token and connection.scope.get("method") == "GET":
+            if stream := _STREAM_PATH.match(path):
+                principal = await authenticator.by_stream_token(token, UUID(stream.group(1)))
+                return AuthenticationResult(user=principal, auth=None)
+            if path == _EVENTS_PATH:
+                principal = await authenticator.by_events_token(token)
+                return AuthenticationResult(user=principal, auth=None)
         raise UnauthorizedError(
             "this server requires an API key: send `Authorization: Bearer <key>`"
         )

@@ -1,10 +1,12 @@
-"""This process's LISTEN connection: event, follow and cancel notifications, and liveness.
+"""This process's LISTEN connection: event, follow, cancel and feed notifications, and
+liveness.
 
-One dedicated asyncpg connection per process listens on the events and cancel
-channels. It also tells other processes that this one is alive: it carries the
-``application_name`` ``playground:<instance id>``, so a generation whose owner has
-no such session in ``pg_stat_activity`` (the process was killed and its connections
-closed) can be marked interrupted at once by any other process.
+One dedicated asyncpg connection per process listens on the events, follow, cancel and
+feed channels (the last for the live feeds, ``api.feeds.hub``). It also tells other
+processes that this one is alive: it carries the ``application_name``
+``playground:<instance id>``, so a generation whose owner has no such session in
+``pg_stat_activity`` (the process was killed and its connections closed) can be marked
+interrupted at once by any other process.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import anyio
 import asyncpg
 
 from api.stores.events import CANCEL_CHANNEL, EVENTS_CHANNEL, FOLLOW_CHANNEL
+from api.stores.feed import FEED_CHANNEL
 from db.urls import to_plain_url
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ class Notifications:
         self._instance_id = instance_id
         self._on_cancel: Callable[[UUID, str], None] | None = None
         self._on_follow: Callable[[UUID], None] | None = None
+        self._on_feed: Callable[[str], None] | None = None
+        self._on_reconnect: Callable[[], None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._waiters: dict[UUID, anyio.Event] = {}
 
@@ -47,6 +52,12 @@ class Notifications:
         manager once it exists (until then none runs here, so there is nothing to do)."""
         self._on_cancel = cancel
         self._on_follow = follow
+
+    def route_feed(self, *, change: Callable[[str], None], reconnect: Callable[[], None]) -> None:
+        """Hand feed notifications (``<thread id>:<owner id>``) to the process's feed
+        subscribers, and tell them when notifications may have been lost."""
+        self._on_feed = change
+        self._on_reconnect = reconnect
 
     def cancel_requested(self, generation_id: UUID, reason: str = "cancelled") -> None:
         """Deliver a request to stop a generation (from a notification, or one stored on
@@ -59,13 +70,18 @@ class Notifications:
         restart): without it this process would look dead to the others."""
         if self._connection is not None and not self._connection.is_closed():
             return
+        reconnecting = self._connection is not None
         connection = await asyncpg.connect(
             self._dsn, server_settings={"application_name": liveness_name(self._instance_id)}
         )
         await connection.add_listener(EVENTS_CHANNEL, self._on_event)
         await connection.add_listener(CANCEL_CHANNEL, self._on_cancel_request)
         await connection.add_listener(FOLLOW_CHANNEL, self._on_follow_request)
+        await connection.add_listener(FEED_CHANNEL, self._on_feed_change)
         self._connection = connection
+        if reconnecting and self._on_reconnect is not None:
+            # Changes committed while nobody listened woke no feed: they read now.
+            self._on_reconnect()
 
     async def close(self) -> None:
         """Close the LISTEN connection."""
@@ -87,6 +103,10 @@ class Notifications:
             return
         if waiter is not None:
             waiter.set()
+
+    def _on_feed_change(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if self._on_feed is not None:
+            self._on_feed(str(payload))
 
     def _on_follow_request(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         try:

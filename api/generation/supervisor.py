@@ -11,7 +11,8 @@
   killed process's replies are marked within one heartbeat (2 s by default) once
   Postgres has noticed the closed connection, and within the lease (15 s) at worst.
 - Pruning: finished generations and their events go after the retention (the
-  messages stay); idempotency keys expire with them.
+  messages stay); idempotency keys expire with them, and so do the live feeds'
+  changes (``feed_event``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from api.schemas.events import DonePayload, Event, EventName, MessageCompleted, 
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.events import append_events, last_seq
+from api.stores.feed import FeedStore
 from api.stores.generations import GenerationStore
 from api.stores.messages import MessageStore
 from db import models as m
@@ -100,9 +102,11 @@ class Supervisor:
         return len(dead) + orphan_count
 
     async def prune(self) -> None:
-        """Delete finished generations (and their events) older than the retention."""
+        """Delete finished generations (and their events), and feed changes, older than
+        the retention."""
         async with self._session_factory() as session:
             await GenerationStore(session).prune(self._retention_s)
+            await FeedStore(session).prune(self._retention_s)
             await session.commit()
 
 

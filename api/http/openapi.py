@@ -127,6 +127,7 @@ def message_links(thread_id: str, message_id: str) -> dict[str, Link]:
 def operation_class(
     *,
     event_stream: bool = False,
+    event_schema: Schema = SSE_EVENT,
     optional_body: bool = False,
     links: Mapping[int, dict[str, Link]] | None = None,
 ) -> type[Operation]:
@@ -144,7 +145,7 @@ def operation_class(
             if event_stream and isinstance(ok, OpenAPIResponse):
                 ok.content = {
                     **(ok.content or {}),
-                    "text/event-stream": OpenAPIMediaType(schema=SSE_EVENT),
+                    "text/event-stream": OpenAPIMediaType(schema=event_schema),
                 }
             for status, status_links in (links or {}).items():
                 response = responses.get(str(status))

@@ -1,5 +1,5 @@
 """Who may follow or stop a thread's generation, and the stream tokens that let
-``EventSource`` (which cannot send headers) follow one."""
+``EventSource`` (which cannot send headers) follow one, or the caller's thread list."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.secrets import key_hash, sign_stream_token
+from api.auth.secrets import key_hash, sign_events_token, sign_stream_token
 from api.schemas.auth import Principal, StreamToken
 from api.settings import AccessSettings
 from api.stores.keys import KeyStore
@@ -35,12 +35,24 @@ class StreamAccess:
         value of the principal: it is accepted but not needed then."""
         await self._threads.get(thread_id)
         expires_at = int(time.time()) + self._ttl_s
-        key_id = self._caller.key_id
-        if key_id is None:
-            key_id, stored_hash = self._caller.id, key_hash(self._caller.id.hex)
-        else:
-            stored_hash = (await KeyStore(self._session).get(key_id)).key.secret_hash
+        key_id, stored_hash = await self._signing_key()
         return StreamToken(
             token=sign_stream_token(key_id, thread_id, expires_at, stored_hash),
             expires_at=datetime.fromtimestamp(expires_at, UTC),
         )
+
+    async def events_token(self) -> StreamToken:
+        """A token for the caller's thread-list feed (``GET /api/events``) only, made
+        like a thread's."""
+        expires_at = int(time.time()) + self._ttl_s
+        key_id, stored_hash = await self._signing_key()
+        return StreamToken(
+            token=sign_events_token(key_id, self._caller.id, expires_at, stored_hash),
+            expires_at=datetime.fromtimestamp(expires_at, UTC),
+        )
+
+    async def _signing_key(self) -> tuple[UUID, str]:
+        key_id = self._caller.key_id
+        if key_id is None:
+            return self._caller.id, key_hash(self._caller.id.hex)
+        return key_id, (await KeyStore(self._session).get(key_id)).key.secret_hash

@@ -49,6 +49,9 @@ STATUSES = {
     "followGeneration": {200, 204, 400, 401, 404, 503},
     "cancelGeneration": {200, 400, 401, 404, 409, 503},
     "createStreamToken": {200, 400, 401, 404, 503},
+    "followThreadEvents": {200, 400, 401, 404, 503},
+    "followEvents": {200, 400, 401, 503},
+    "createEventsStreamToken": {200, 400, 401, 503},
     "listModels": {200, 400, 401},
     "listTools": {200, 400, 401},
     "health": {200, 400, 503},
@@ -120,6 +123,19 @@ def test_event_streams_are_documented_as_such(operation_id: str) -> None:
         # Or the finished exchange as JSON, with "stream": false.
         json_reply = content["application/json"]["schema"]
         assert json_reply == {"$ref": "#/components/schemas/SendResult"}
+
+
+@pytest.mark.parametrize("operation_id", ["followThreadEvents", "followEvents"])
+def test_feeds_are_documented_as_event_streams_of_changes(operation_id: str) -> None:
+    content = OPERATIONS[operation_id]["responses"]["200"]["content"]
+    event = content["text/event-stream"]["schema"]
+    assert event["required"] == ["id", "event", "data"]
+    assert event["properties"]["id"]["pattern"] == "^[0-9]{1,18}$"
+    assert {"thread.created", "message.updated", "generation.started"} <= set(
+        event["properties"]["event"]["enum"]
+    )
+    parameters = {p["name"]: p for p in OPERATIONS[operation_id]["parameters"]}
+    assert {"Last-Event-ID", "last_event_id", "stream_token"} <= set(parameters)
 
 
 def test_storing_a_message_is_a_201_message() -> None:

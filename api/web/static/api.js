@@ -197,6 +197,18 @@ export function followReply(threadId, lastEventId, listener) {
   return stream("GET", `${threadPath(threadId)}/stream${query}`, undefined, listener);
 }
 
+/** The thread's live feed after `lastEventId` (else from now). @param {Listener} listener */
+export function followThreadEvents(threadId, lastEventId, listener) {
+  const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : "";
+  return stream("GET", `${threadPath(threadId)}/events${query}`, undefined, listener);
+}
+
+/** The thread list's live feed after `lastEventId` (else from now). @param {Listener} listener */
+export function followEvents(lastEventId, listener) {
+  const query = lastEventId ? `?last_event_id=${encodeURIComponent(lastEventId)}` : "";
+  return stream("GET", `/api/events${query}`, undefined, listener);
+}
+
 /** Stop the running reply; its stream then ends with the message cancelled. */
 export function cancelReply(threadId) {
   return request("POST", `${threadPath(threadId)}/cancel`);

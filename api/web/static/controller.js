@@ -4,6 +4,7 @@
 // a wrong one, or one revoked or expired since) brings back the sign-in form.
 import * as api from "./api.js";
 import { conditional } from "./conditional.js";
+import { FeedSync } from "./feed.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
 import { describeSettings, threadChanges, titleOf } from "./store.js";
 
@@ -32,6 +33,7 @@ export class Controller {
     this.store = store;
     this.views = views;
     this.frameRequested = false;
+    this.feeds = new FeedSync(this);
     const { account, address, composer, conversation, login, settings, threads } = views;
     login.bindSignIn(this.guarded(this.signIn));
     account.bindSignOut(this.guarded(this.signOut));
@@ -72,6 +74,7 @@ export class Controller {
     const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
     views.settings.setCatalog(models.data, tools.data);
     await this.loadThreads();
+    this.feeds.followList();
     const id = views.address.threadId();
     if (id) await this.openThread(id);
     this.render();
@@ -127,6 +130,7 @@ export class Controller {
   /** Forget the caller and what the page showed them, and ask for a key. */
   leave() {
     const { store, views } = this;
+    this.feeds.stop();
     store.signOut();
     views.account.show(null);
     this.showTitle();
@@ -220,6 +224,8 @@ export class Controller {
   async openThread(threadId) {
     const { store, views } = this;
     store.stopFollowing();
+    // From before the thread is read, so that no change in between is missed.
+    this.feeds.followThread(threadId);
     const [thread, messages] = await Promise.all([api.getThread(threadId), api.listMessages(threadId)]);
     store.openThread(thread, messages.data);
     views.conversation.clearEditing();
@@ -280,15 +286,21 @@ export class Controller {
         current.title === known.title && describeSettings(current) === describeSettings(known),
     });
     if (!deleted) return;
-    clearProgress(threadId);
-    if (store.isOpen(threadId)) {
-      store.stopFollowing();
-      store.closeThread();
-      views.address.clear();
-      this.showTitle();
-      this.render();
-    }
+    if (store.isOpen(threadId)) this.closeDeletedThread(threadId);
+    else clearProgress(threadId);
     await this.loadThreads();
+  }
+
+  /** The open thread was deleted (here, or elsewhere: the live feed said so). */
+  closeDeletedThread(threadId) {
+    const { store, views } = this;
+    clearProgress(threadId);
+    this.feeds.stopThread();
+    store.stopFollowing();
+    store.closeThread();
+    views.address.clear();
+    this.showTitle();
+    this.render();
   }
 
   /** @param {Message} message the last message the new thread keeps */
@@ -380,6 +392,12 @@ export class Controller {
     if (!running && !progress) return;
     if (progress) store.setMessages(restoreProgress(store.messages, progress));
     await this.runReply((listener) => api.followReply(threadId, progress?.eventId, listener), progress);
+  }
+
+  /** Follow a reply started elsewhere (another tab) from its first event. */
+  async followGeneration(generationId) {
+    const threadId = this.store.thread.id;
+    await this.runReply((listener) => api.followReply(threadId, `${generationId}:0`, listener));
   }
 
   async send(content) {
