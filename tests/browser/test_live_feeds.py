@@ -109,3 +109,30 @@ async def test_two_tabs_of_one_thread_stay_in_step(blank_page: Page, other_page:
     await expect(two.locator("#thread-title")).to_have_text("Renamed in tab one", timeout=WITHIN_MS)
     await expect(listed).to_contain_text("Renamed in tab one", timeout=WITHIN_MS)
     await screenshot(two, "live-feed-renamed")
+
+
+async def test_settings_being_typed_stay_when_another_tab_saves(
+    blank_page: Page, other_page: Page
+) -> None:
+    """The feed brings another tab's settings into the panel only when the person is not
+    typing there; what they typed then meets the newer version as a conflict to resolve,
+    instead of overwriting it or being wiped."""
+    one, two = blank_page, other_page
+    await open_page(one)
+    thread_id = await new_thread(one)
+    await open_page(two, thread_id)
+    await expect(
+        two.locator(f"li.thread-item.current[data-thread-id='{thread_id}']")
+    ).to_be_visible()
+    await two.fill("#system-prompt", "Typed in tab two")
+    await one.fill("#system-prompt", "Saved in tab one")
+    await one.click("#save-settings")
+    await expect(one.locator("#settings-status")).to_have_text("Saved")
+    # Tab two has the newer thread (its title would follow) but keeps the typing.
+    await expect(two.locator("#system-prompt")).to_have_value("Typed in tab two")
+    await two.click("#save-settings")
+    await expect(two.locator("#conflict")).to_be_visible()
+    await expect(two.locator("#conflict-theirs")).to_contain_text("Saved in tab one")
+    await two.get_by_role("button", name="Apply my change anyway").click()
+    await expect(two.locator("#settings-status")).to_have_text("Saved")
+    await expect(one.locator("#system-prompt")).to_have_value("Typed in tab two", timeout=WITHIN_MS)

@@ -314,15 +314,16 @@ export class Controller {
   async saveSettings(form) {
     const { store, views } = this;
     if (!store.thread) return;
-    const changes = threadChanges(store.thread, form);
+    // The copy the form was filled from, which may be older than the stored one.
+    const seen = views.settings.base ?? store.thread;
+    const changes = threadChanges(seen, form);
     const threadId = store.thread.id;
     views.settings.setStatus("Saving…");
     const write = (version) => api.updateThread(threadId, changes, version);
-    const seen = store.thread;
     const same = (current, key) => JSON.stringify(current[key]) === JSON.stringify(seen[key]);
     let saved;
     try {
-      saved = await conditional(views.conflict, store.thread.version, write, {
+      saved = await conditional(views.conflict, seen.version, write, {
         what: "The thread's settings",
         mine: describeSettings(changes),
         shown: describeSettings,

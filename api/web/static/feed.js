@@ -122,7 +122,8 @@ export class FeedSync {
       const changed = settingsOf(store.thread) !== settingsOf(data.thread);
       store.setThread(data.thread);
       controller.showTitle();
-      if (changed) controller.views.settings.show(data.thread);
+      // Unsaved typing stays: saving it then meets the newer version (a 412 to resolve).
+      if (changed && !controller.views.settings.editing()) controller.views.settings.show(data.thread);
       return;
     }
     if (event === "thread.deleted") {

@@ -59,6 +59,14 @@ export class SettingsView {
     const enabled = new Set(thread.tools.filter((tool) => typeof tool === "string"));
     for (const box of fields.tools.querySelectorAll("input")) box.checked = enabled.has(box.value);
     this.setStatus("");
+    // What the form was filled from: a save is a change of this copy (its version).
+    this.base = thread;
+    this.filled = JSON.stringify(this.values());
+  }
+
+  /** Whether the person changed the form since it was last filled. */
+  editing() {
+    return this.filled !== undefined && JSON.stringify(this.values()) !== this.filled;
   }
 
   /** "Saving…", "Saved", "Not saved", or nothing. */
