@@ -13,6 +13,7 @@ from api.auth.controller import KeyController, MeController
 from api.auth.deps import provide_caller
 from api.auth.guards import require_admin
 from api.auth.middleware import auth_middleware
+from api.chat.controller import ChatController
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.generation.manager import new_instance_id
@@ -55,6 +56,7 @@ def create_app(
             ExportController,
             MessageController,
             GenerationController,
+            ChatController,
             SearchController,
             MetaController,
             KeyController,
