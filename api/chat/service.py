@@ -47,19 +47,20 @@ class ChatReply:
     stream: GenerationStream | None
     reply_id: UUID | None
     client_functions: frozenset[str]
+    user_id: UUID | None = None
 
 
-def reply_root(tree: MessageTree, message_id: UUID) -> UUID:
-    """The first assistant row of the reply ``message_id`` belongs to: a reply with tool
-    rounds is several rows (assistant, tool, assistant…) below one user message, and the
-    AI SDK shows them as one message."""
+def reply_root(tree: MessageTree, message_id: UUID) -> tuple[UUID, UUID | None]:
+    """The first assistant row of the reply ``message_id`` belongs to, and the user
+    message it answers: a reply with tool rounds is several rows (assistant, tool,
+    assistant…) below one user message, and the AI SDK shows them as one message."""
     root = message_id
     for row in reversed(tree.path_to(message_id)):
         if row.role == "user":
-            break
+            return root, row.id
         if row.role == "assistant":
             root = row.id
-    return root
+    return root, None
 
 
 class ChatService:
@@ -87,15 +88,20 @@ class ChatService:
         last, field = body.messages[-1], f"messages[{len(body.messages) - 1}]"
         if body.trigger == "regenerate-message":
             target = self._regenerated(tree, head_id, body.message_id)
+            user_id = target if tree.by_id[target].role == "user" else reply_root(tree, target)[1]
             started = await self._sending.regenerate(thread_id, target, Regenerate())
-            return ChatReply(thread_id, started.generation_id, started.stream, None, client)
+            return ChatReply(
+                thread_id, started.generation_id, started.stream, None, client, user_id
+            )
         if last.role == "assistant":
             waiting = tree.by_id.get(head_id) if head_id else None
             waiting_id, outputs = _tool_outputs(last, waiting, field)
             # Read before the send, whose unit of work may roll back (expiring the rows).
-            root = reply_root(tree, waiting_id)
+            root, user_id = reply_root(tree, waiting_id)
             started = await self._sending.tool_outputs(thread_id, waiting_id, outputs)
-            return ChatReply(thread_id, started.generation_id, started.stream, root, client)
+            return ChatReply(
+                thread_id, started.generation_id, started.stream, root, client, user_id
+            )
         if last.role != "user":
             raise BadRequestError(
                 f"{field} is a {last.role} message; send a user message, or an assistant"
@@ -117,11 +123,12 @@ class ChatService:
         running = await self._generations.running(thread_id)
         if running is None:
             return None
-        root = None
+        root = user_id = None
         if running.message_id is not None:
-            root = reply_root(await self._messages.tree(thread_id), running.message_id)
+            tree = await self._messages.tree(thread_id)
+            root, user_id = reply_root(tree, running.message_id)
         client = frozenset(ThreadTools.of(thread).client)
-        return ChatReply(thread_id, running.id, None, root, client)
+        return ChatReply(thread_id, running.id, None, root, client, user_id)
 
     def frames(self, reply: ChatReply) -> AsyncIterator[bytes]:
         """The reply's events as the UI message stream, live or replayed from Postgres."""
@@ -129,6 +136,7 @@ class ChatService:
             thread_id=reply.thread_id,
             generation_id=reply.generation_id,
             reply_id=reply.reply_id,
+            user_id=reply.user_id,
             client_functions=reply.client_functions,
         )
         return ui_frames(self._generations.follow(reply.generation_id), translator)
@@ -144,7 +152,7 @@ class ChatService:
                 extra={"field": "messageId"},
             )
         row: m.Message = tree.by_id[target]
-        return target if row.role == "user" else reply_root(tree, target)
+        return target if row.role == "user" else reply_root(tree, target)[0]
 
 
 def _stored_id(tree: MessageTree, message_id: str | None) -> UUID | None:

@@ -87,9 +87,14 @@ class ChunkTranslator:
         thread_id: UUID,
         generation_id: UUID,
         reply_id: UUID | None,
+        user_id: UUID | None,
         client_functions: Collection[str],
     ) -> None:
-        self._start = StartMetadata(thread_id=str(thread_id), generation_id=str(generation_id))
+        self._start = StartMetadata(
+            thread_id=str(thread_id),
+            generation_id=str(generation_id),
+            user_message_id=str(user_id) if user_id else None,
+        )
         self._reply_id = reply_id
         self._client = frozenset(client_functions)
         self._started = False
