@@ -48,7 +48,16 @@ class ChatController(Controller):
         "/",
         operation_id="chatThread",
         status_code=200,
-        responses={200: STREAM, **errors(*GENERATING)},
+        responses={
+            200: STREAM,
+            **errors(
+                *GENERATING,
+                described={
+                    409: "A reply is being generated in the thread (`extra.message_id` names"
+                    " it), or tool outputs were sent while no reply waits for them"
+                },
+            ),
+        },
         response_headers=PROTOCOL_HEADER,
         operation_class=operation_class(event_stream=True, stream_event=UI_MESSAGE_CHUNK),
     )
