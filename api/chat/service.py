@@ -83,25 +83,11 @@ class ChatService:
         is neither a user message with text nor an assistant message with tool outputs."""
         thread = await self._threads.get(thread_id)
         client = frozenset(ThreadTools.of(thread).client)
-        head_id = thread.head_id
-        tree = await self._messages.tree(thread_id)
         last, field = body.messages[-1], f"messages[{len(body.messages) - 1}]"
         if body.trigger == "regenerate-message":
-            target = self._regenerated(tree, head_id, body.message_id)
-            user_id = target if tree.by_id[target].role == "user" else reply_root(tree, target)[1]
-            started = await self._sending.regenerate(thread_id, target, Regenerate())
-            return ChatReply(
-                thread_id, started.generation_id, started.stream, None, client, user_id
-            )
+            return await self._regenerate(thread, body.message_id, client)
         if last.role == "assistant":
-            waiting = tree.by_id.get(head_id) if head_id else None
-            waiting_id, outputs = _tool_outputs(last, waiting, field)
-            # Read before the send, whose unit of work may roll back (expiring the rows).
-            root, user_id = reply_root(tree, waiting_id)
-            started = await self._sending.tool_outputs(thread_id, waiting_id, outputs)
-            return ChatReply(
-                thread_id, started.generation_id, started.stream, root, client, user_id
-            )
+            return await self._answer_tools(thread, last, field, client)
         if last.role != "user":
             raise BadRequestError(
                 f"{field} is a {last.role} message; send a user message, or an assistant"
@@ -141,18 +127,39 @@ class ChatService:
         )
         return ui_frames(self._generations.follow(reply.generation_id), translator)
 
-    @staticmethod
-    def _regenerated(tree: MessageTree, head_id: UUID | None, message_id: str | None) -> UUID:
-        """The message a regeneration starts from: the stored message ``messageId`` names,
-        else the head; a reply's row stands for its whole reply (tool rounds included)."""
-        target = _stored_id(tree, message_id) or head_id
+    async def _regenerate(
+        self, thread: m.Thread, message_id: str | None, client: frozenset[str]
+    ) -> ChatReply:
+        """A new reply beside the stored message ``messageId`` names, else beside the
+        head; a reply's row stands for its whole reply (tool rounds included)."""
+        thread_id = thread.id  # before the send's unit of work may expire the row
+        tree = await self._messages.tree(thread_id)
+        target = _stored_id(tree, message_id) or thread.head_id
         if target is None:
             raise BadRequestError(
                 "the thread has no message to regenerate a reply for",
                 extra={"field": "messageId"},
             )
-        row: m.Message = tree.by_id[target]
-        return target if row.role == "user" else reply_root(tree, target)[0]
+        if tree.by_id[target].role == "user":
+            user_id: UUID | None = target
+        else:
+            target, user_id = reply_root(tree, target)
+        started = await self._sending.regenerate(thread_id, target, Regenerate())
+        return ChatReply(thread_id, started.generation_id, started.stream, None, client, user_id)
+
+    async def _answer_tools(
+        self, thread: m.Thread, last: ChatMessage, field: str, client: frozenset[str]
+    ) -> ChatReply:
+        """The outputs of the client tool parts of ``last`` for the reply waiting at the
+        thread's head; the reply continues as the same UI message."""
+        thread_id = thread.id
+        tree = await self._messages.tree(thread_id)
+        waiting = tree.by_id.get(thread.head_id) if thread.head_id else None
+        waiting_id, outputs = _tool_outputs(last, waiting, field)
+        # Read before the send, whose unit of work may roll back (expiring the rows).
+        root, user_id = reply_root(tree, waiting_id)
+        started = await self._sending.tool_outputs(thread_id, waiting_id, outputs)
+        return ChatReply(thread_id, started.generation_id, started.stream, root, client, user_id)
 
 
 def _stored_id(tree: MessageTree, message_id: str | None) -> UUID | None:

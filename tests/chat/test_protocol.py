@@ -167,3 +167,22 @@ def test_another_principals_thread_is_not_found_and_a_key_is_required(
     anonymous = httpx.post(f"{servers[0].base_url}{url}", json=chat_body(user_message("hi")))
     assert anonymous.status_code == 401
     assert carol.branch(thread["id"]) == []
+
+
+def test_regenerate_message_id_names_the_reply_to_regenerate(carol: Principal) -> None:
+    thread = carol.thread(tools=["calculator"])
+    url = f"/api/threads/{thread['id']}/chat"
+    _, first = read_chunks(carol.http, "POST", url, json=chat_body(user_message("what is 6*7")))
+    read_chunks(carol.http, "POST", url, json=chat_body(user_message("And then?")))
+    # The first reply has a tool round (assistant, tool, assistant): its UI message id is
+    # its first row, and regenerating it makes a sibling of that row.
+    reply_id = first[0]["messageId"]
+    body = chat_body(user_message("what is 6*7"), trigger="regenerate-message", messageId=reply_id)
+    _, again = read_chunks(carol.http, "POST", url, json=body)
+    user, new_reply, *rest = carol.branch(thread["id"])
+    assert new_reply["id"] == again[0]["messageId"]
+    assert new_reply["sibling_ids"] == [reply_id, new_reply["id"]]
+    assert again[0]["messageMetadata"]["user_message_id"] == user["id"]
+    assert [row["role"] for row in rest] == ["tool", "assistant"]
+    deltas = [c["delta"] for c in again if c != "[DONE]" and c["type"] == "text-delta"]
+    assert "".join(deltas) == rest[-1]["content"]
