@@ -13,6 +13,7 @@ from api.auth.controller import KeyController, MeController
 from api.auth.deps import provide_caller
 from api.auth.guards import require_admin
 from api.auth.middleware import auth_middleware
+from api.chat.controller import ChatController
 from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.feeds.controller import FeedController
@@ -56,6 +57,7 @@ def create_app(
             ExportController,
             MessageController,
             GenerationController,
+            ChatController,
             SearchController,
             FeedController,
             MetaController,

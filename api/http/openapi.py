@@ -92,6 +92,16 @@ SSE_EVENT = Schema(
 )
 
 
+# One event of the AI SDK's UI message stream (``/chat``): a ``data:`` line only.
+UI_MESSAGE_CHUNK = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["data"],
+    properties={"data": Schema(type=OpenAPIType.STRING)},
+    description="One chunk of the AI SDK's UI message stream: `data:` holds its JSON"
+    ' (`{"type": "start" | "text-delta" | …}`), and `[DONE]` last (README "AI SDK (useChat)").',
+)
+
+
 def thread_links(thread_id: str) -> dict[str, Link]:
     """Links from an answer holding a thread id (a runtime expression) to the operations
     on that thread."""
@@ -132,8 +142,9 @@ def operation_class(
     links: Mapping[int, dict[str, Link]] | None = None,
 ) -> type[Operation]:
     """An Operation class for what Litestar does not infer from a handler: a 200 answer
-    that is also an event stream, a JSON body that may be left out, and the links from
-    an answer (by status) to the operations its ids lead to."""
+    that is also an event stream (each event as ``event_schema`` says), a JSON body that
+    may be left out, and the links from an answer (by status) to the operations its ids
+    lead to."""
 
     @dataclass
     class DocumentedOperation(Operation):
