@@ -1,8 +1,9 @@
 """Two ``playground serve`` processes requiring keys, a key for each of two principals,
 and the Node client of ``tests/chat_client`` (the real ``ai`` package) that drives them.
 
-Without ``node``, or before ``npm ci`` in ``tests/chat_client``, the Node-driven tests
-are skipped with an ``AI SDK TESTS SKIPPED: …`` reason (``.ci/run`` installs both).
+The pinned packages are installed with ``npm ci`` on first use when they are missing.
+Without ``node`` and ``npm`` the Node-driven tests are skipped with an
+``AI SDK TESTS SKIPPED: …`` reason (``.ci/run`` installs both).
 """
 
 from __future__ import annotations
@@ -90,14 +91,18 @@ async def dave(
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    """The ``node`` binary, once ``tests/chat_client`` has its packages; else a loud skip."""
-    binary = shutil.which("node")
-    if binary is None:
+    """The ``node`` binary, once ``tests/chat_client`` has its packages (installed from
+    its lockfile here when missing); else a loud skip."""
+    binary, npm = shutil.which("node"), shutil.which("npm")
+    if binary is None or npm is None:
         pytest.skip(
-            "AI SDK TESTS SKIPPED: `node` not found; install Node.js (apt-get install nodejs npm)"
+            "AI SDK TESTS SKIPPED: `node` or `npm` not found; install Node.js "
+            "(apt-get install nodejs npm)"
         )
     if not (CLIENT_DIR / "node_modules" / "ai").is_dir():
-        pytest.skip(f"AI SDK TESTS SKIPPED: run `npm ci` in {CLIENT_DIR} first")
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True, timeout=600
+        )
     return binary
 
 
