@@ -19,8 +19,8 @@ from api.messages.deps import (
     provide_replay_service,
     provide_send_service,
 )
-from api.messages.replaying import ReplayService
 from api.messages.idempotency import KEY_MAX_CHARS
+from api.messages.replaying import ReplayService
 from api.messages.sending import SendService, StartedGeneration
 from api.messages.service import MessageService
 from api.preconditions import parse_if_match

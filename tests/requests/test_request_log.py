@@ -74,7 +74,8 @@ async def test_the_stored_request_is_what_the_upstream_received(
         stored = (
             await conn.execute(
                 text(
-                    "SELECT request::text || response::text FROM model_request WHERE message_id = :m"
+                    "SELECT request::text || response::text FROM model_request"
+                    " WHERE message_id = :m"
                 ),
                 {"m": reply["id"]},
             )
