@@ -128,3 +128,25 @@ async def test_a_message_without_a_stored_request_is_a_404(api: httpx.AsyncClien
             response = await api.request(method, f"{base}/{message_id}/{path}")
             assert response.status_code == 404, response.text
             assert response.json()["detail"].startswith(detail)
+
+
+async def test_a_call_the_server_refused_is_logged_too(
+    api: httpx.AsyncClient, recording_upstream: RecordingUpstream
+) -> None:
+    thread = await create_thread(api, model="fake-small")
+    url = f"/api/threads/{thread['id']}/messages"
+    failed = await api.post(url, json={"content": "hello [[fail:500]]"})
+    assert failed.status_code == 502, failed.text
+    reply = (await api.get(url)).json()["data"][-1]
+    assert reply["status"] == "failed"
+
+    [call] = (await request_of(api, thread["id"], reply["id"]))["rounds"]
+
+    assert call["request"] == recording_upstream.received()[-1]
+    assert call["response"] == {
+        "id": None,
+        "model": None,
+        "system_fingerprint": None,
+        "finish_reason": None,
+        "usage": None,
+    }
