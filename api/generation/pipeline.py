@@ -30,8 +30,8 @@ from api.llm.errors import describe_upstream_error
 from api.llm.request import ToolSpec
 from api.llm.router import ModelRouter
 from api.schemas.events import ErrorPayload, MessageCreated, encode_payload
-from api.schemas.messages import Usage
 from api.schemas.requests import ModelResponse
+from api.schemas.views import usage_of
 from api.settings import GenerationSettings
 from api.stores.messages import save_partial_content
 from api.tools.client import client_spec
@@ -220,17 +220,10 @@ class GenerationRunner:
 
 def _response(upstream: ChunkStream, reply: Reply) -> ModelResponse:
     """What the model server said besides text, for the request log."""
-    usage = None
-    if reply.prompt_tokens is not None or reply.completion_tokens is not None:
-        usage = Usage(
-            prompt_tokens=reply.prompt_tokens,
-            completion_tokens=reply.completion_tokens,
-            total_tokens=(reply.prompt_tokens or 0) + (reply.completion_tokens or 0),
-        )
     return ModelResponse(
         id=upstream.response_id,
         model=upstream.model,
         system_fingerprint=upstream.system_fingerprint,
         finish_reason=reply.finish_reason,
-        usage=usage,
+        usage=usage_of(reply.prompt_tokens, reply.completion_tokens),
     )

@@ -122,6 +122,7 @@ def no_request_logged(row: m.Message) -> NotFoundError:
             f"message {row.id} is a {row.role} message; only a model's reply has a request"
         )
     return NotFoundError(
-        f"no request is stored for message {row.id} (written by hand, before requests were "
-        "logged, or pruned after PLAYGROUND_REQUEST_LOG_RETENTION_DAYS)"
+        f"no request is stored for message {row.id} (written by hand, imported or forked, "
+        "from before requests were logged, or pruned after "
+        "PLAYGROUND_REQUEST_LOG_RETENTION_DAYS)"
     )
