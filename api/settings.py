@@ -82,6 +82,8 @@ class GenerationSettings(msgspec.Struct, frozen=True, kw_only=True):
     playground_shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0
     # Model turns that call tools, per generation; one more ends the reply.
     playground_max_tool_rounds: Annotated[int, msgspec.Meta(ge=0, le=50)] = 5
+    # How long the request behind each model call is kept, in days; unset: forever.
+    playground_request_log_retention_days: Annotated[float, msgspec.Meta(gt=0)] | None = None
 
 
 class TransferSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,6 +1,6 @@
 """SQLAlchemy models of the tables: ``thread``, ``message``, ``generation``,
-``generation_event``, the live feeds' ``feed_event``, and who may use them:
-``principal``, ``api_key``, ``principal_usage``.
+``generation_event``, ``model_request``, the live feeds' ``feed_event``, and who may
+use them: ``principal``, ``api_key``, ``principal_usage``.
 
 The conversation is stored normalized (no JSON blob holding a chat) so that a
 person with psql can query history directly. Messages form a tree through
@@ -360,3 +360,34 @@ class FeedEvent(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.clock_timestamp()
     )
+
+
+class ModelRequest(Base):
+    """One call of the model as it went out and what came back besides text: the
+    request body exactly as sent (model, params, composed messages, tools offered; never
+    a key or header) and the upstream's id, fingerprint and raw finish reason.
+
+    One row per model call (a reply with tool rounds has one per round), written with the
+    final write of the reply row it produced. JSONB above about 2 kB is TOASTed
+    (compressed and stored out of line) by Postgres itself.
+    """
+
+    __tablename__ = "model_request"
+    __table_args__ = (
+        Index("ix_model_request_message_id", "message_id"),
+        Index("ix_model_request_generation_id", "generation_id"),
+        Index("ix_model_request_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    # The run that made the call; no foreign key: generations are pruned within the
+    # hour, and the calls of one run must still be found together afterwards.
+    generation_id: Mapped[uuid.UUID]
+    # The reply row the call wrote.
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+    request: Mapped[dict[str, Any]]
+    response: Mapped[dict[str, Any]]

@@ -1,5 +1,6 @@
 """The fake upstream's HTTP plumbing: ASGI types, JSON answers in OpenAI's error shape,
-the deliberate connection drop, and a uvicorn server that prints its ready line.
+the deliberate connection drop, the recording of request bodies, and a uvicorn server
+that prints its ready line.
 
 Kept apart from ``scripts.fake_upstream`` so that module holds what a reply says and
 how it misbehaves.
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 import uvicorn
 
@@ -20,6 +23,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class DroppedConnection(Exception):
@@ -90,6 +94,15 @@ def model_not_found(model_id: str) -> wire.JSON:
     )
 
 
+def unknown_url(method: str, path: str) -> wire.JSON:
+    """OpenAI's error body for a path it does not serve."""
+    return wire.error(
+        f"Unknown request URL: {method} {path}.",
+        error_type="invalid_request_error",
+        code="unknown_url",
+    )
+
+
 class ReadyServer(uvicorn.Server):
     """A uvicorn server that prints the ready line (with the bound port) once listening."""
 
@@ -105,7 +118,32 @@ class ReadyServer(uvicorn.Server):
         print(f"listening on http://{host}:{port}", flush=True)
 
 
-def serve(app: Callable[[Scope, Receive, Send], Awaitable[None]], host: str, port: int) -> None:
+def recording(app: App, path: Path) -> App:
+    """``app``, appending the body of every POST it gets to ``path``, one line each (JSON
+    bodies hold no raw newline), before ``app`` reads it: tests compare what the relay
+    sent with what it stored."""
+
+    async def recorded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        parts: list[bytes] = []
+
+        async def tee() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                parts.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    async with await anyio.open_file(path, "ab") as file:
+                        await file.write(b"".join(parts) + b"\n")
+            return message
+
+        await app(scope, tee, send)
+
+    return recorded
+
+
+def serve(app: App, host: str, port: int) -> None:
     """Serve the ASGI ``app`` until interrupted; quiet (no access log) so it can be benchmarked."""
     config = uvicorn.Config(
         app,

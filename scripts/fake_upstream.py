@@ -40,6 +40,8 @@ With ``--truncate-rate``, ``--drop-rate``, ``--malformed-rate``, ``--stall-rate`
 default) it also misbehaves by itself, at random (``--seed``): see ``scripts.fake_faults``.
 A random stall pauses mid-stream and goes on, unlike ``[[stall:K]]``.
 
+With ``--record PATH`` it appends every POST body it gets to PATH, one JSON per line.
+
 It prints ``listening on http://HOST:PORT`` once ready (with the real port when
 ``--port 0``) and nothing per request, so it can be benchmarked.
 """
@@ -51,6 +53,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -68,14 +71,17 @@ from scripts.fake_http import (
     failure,
     model_not_found,
     read_body,
+    recording,
     send_json,
     serve,
+    unknown_url,
 )
 
 logger = logging.getLogger("fake_upstream")
 
 MODELS = ("fake-small", "fake-large")
 OWNER = "fake-upstream"
+FINGERPRINT = "fp_fake"
 MALFORMED_LINE = b"data: {not json\n\n"
 
 _DIRECTIVE = re.compile(
@@ -173,12 +179,7 @@ class FakeUpstream:
         elif method == "POST" and path.endswith("/chat/completions"):
             await self._chat_completions(await read_body(receive), receive, send)
         else:
-            body = wire.error(
-                f"Unknown request URL: {method} {scope['path']}.",
-                error_type="invalid_request_error",
-                code="unknown_url",
-            )
-            await send_json(send, 404, body)
+            await send_json(send, 404, unknown_url(method, scope["path"]))
 
     def _authorized(self, scope: Scope) -> bool:
         expected = f"Bearer {self.api_key}".encode()
@@ -282,6 +283,7 @@ class _Reply(msgspec.Struct, kw_only=True):
                 model=self.model,
                 delta=delta,
                 finish_reason=finish_reason,
+                system_fingerprint=FINGERPRINT,
             )
         )
 
@@ -381,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--chunks", type=int, default=50, help="content chunks per reply")
     parser.add_argument("--interval-ms", type=float, default=20.0, help="delay between chunks")
     parser.add_argument("--api-key", default=None, help="require this Bearer token")
+    parser.add_argument("--record", type=Path, default=None, help="append POST bodies here")
     add_fault_arguments(parser, FaultRates())
     args = parser.parse_args(argv)
     rates = rates_from_args(args)
@@ -390,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_key=args.api_key,
         faults=FaultDice(rates, args.seed) if rates.any else None,
     )
-    serve(app, args.host, args.port)
+    serve(app if args.record is None else recording(app, args.record), args.host, args.port)
 
 
 if __name__ == "__main__":

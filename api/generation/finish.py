@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.generation.plan import GenerationPlan, Turn
@@ -23,6 +24,7 @@ from api.schemas.views import to_message
 from api.stores.events import append_events, read_closing_events
 from api.stores.generations import GenerationStore
 from api.stores.messages import MessageStore
+from api.stores.requests import log_call
 from api.stores.threads import ThreadStore
 from api.stores.usage import UsageStore
 from db.transient import retrying
@@ -33,9 +35,21 @@ logger = logging.getLogger(__name__)
 async def store_reply(
     session: AsyncSession, plan: GenerationPlan, turn: Turn, reply: Reply
 ) -> Message | None:
-    """Write a turn's reply row as it ended, and count its tokens for the principal who
-    asked; its client view (None if it was deleted)."""
-    row = await MessageStore(session).finish_reply(turn.assistant_id, reply.final_values())
+    """Write a turn's reply row as it ended, with the request log of its model call (in the
+    same statement), and count its tokens for the principal who asked; its client view
+    (None if it was deleted)."""
+    logged = None
+    if reply.request is not None:
+        logged = log_call(
+            generation_id=plan.generation_id,
+            message_id=turn.assistant_id,
+            thread_id=plan.thread_id,
+            request=reply.request,
+            response=msgspec.to_builtins(reply.response),
+        )
+    row = await MessageStore(session).finish_reply(
+        turn.assistant_id, reply.final_values(), with_cte=logged
+    )
     await UsageStore(session).add(
         plan.principal_id, reply.prompt_tokens or 0, reply.completion_tokens or 0
     )

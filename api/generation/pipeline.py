@@ -25,10 +25,13 @@ from api.generation.plan import GenerationPlan, Turn
 from api.generation.reply import Reply, ToolCallBuffer
 from api.generation.rounds import ToolRounds
 from api.generation.stream import GenerationStream
+from api.llm.chunks import ChunkStream
 from api.llm.errors import describe_upstream_error
 from api.llm.request import ToolSpec
 from api.llm.router import ModelRouter
 from api.schemas.events import ErrorPayload, MessageCreated, encode_payload
+from api.schemas.requests import ModelResponse
+from api.schemas.views import usage_of
 from api.settings import GenerationSettings
 from api.stores.messages import save_partial_content
 from api.tools.client import client_spec
@@ -117,8 +120,9 @@ class GenerationRunner:
         turn: Turn,
         reply: Reply,
     ) -> None:
+        reply.request = self._router.request_body(plan.model, turn.context, plan.params, tools)
         try:
-            upstream = await self._router.open_stream(plan.model, turn.context, plan.params, tools)
+            upstream = await self._router.stream_body(reply.request)
         except openai.APIError as exc:
             status, detail = describe_upstream_error(exc)
             if stream.opened:
@@ -163,10 +167,13 @@ class GenerationRunner:
             detail = f"the model server stream broke: {describe_exception(exc)}"
             self._broke(plan, stream, reply, "broken_stream", detail)
         finally:
+            reply.response = _response(upstream, reply)
             with anyio.CancelScope(shield=True):
                 await upstream.close()
 
     def _tool_specs(self, plan: GenerationPlan) -> list[ToolSpec]:
+        if plan.offered is not None:
+            return plan.offered
         specs = self._registry.openai_specs(plan.tools)
         specs.extend(client_spec(function) for function in plan.client_functions.values())
         return specs
@@ -209,3 +216,14 @@ class GenerationRunner:
         stream.publish(
             "error", encode_payload(ErrorPayload(code="generation_failed", detail=detail))
         )
+
+
+def _response(upstream: ChunkStream, reply: Reply) -> ModelResponse:
+    """What the model server said besides text, for the request log."""
+    return ModelResponse(
+        id=upstream.response_id,
+        model=upstream.model,
+        system_fingerprint=upstream.system_fingerprint,
+        finish_reason=reply.finish_reason,
+        usage=usage_of(reply.prompt_tokens, reply.completion_tokens),
+    )

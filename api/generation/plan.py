@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from api.llm.request import ChatMessage
+from api.llm.request import ChatMessage, ToolSpec
 from api.schemas.messages import Message
 from api.schemas.tools import ClientFunction
 
@@ -30,6 +30,9 @@ class GenerationPlan:
     # Offered to the model: built-in tool names enabled in the thread, client functions.
     tools: list[str] = field(default_factory=list)
     client_functions: dict[str, ClientFunction] = field(default_factory=dict)
+    # The tools offered exactly as a stored request offered them (a replay); None: the
+    # specs of ``tools`` and ``client_functions``.
+    offered: list[ToolSpec] | None = None
 
 
 @dataclass(slots=True)

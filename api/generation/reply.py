@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from api.llm.request import FunctionCall, ToolCall
+from api.schemas.requests import ModelResponse
 
 
 @dataclass(slots=True)
@@ -39,6 +40,10 @@ class Reply:
     completion_tokens: int | None = None
     error: str | None = None
     calls: dict[int, ToolCallBuffer] = field(default_factory=dict)
+    # The request log: the body as sent (None: the model was not called), and what the
+    # stream said besides text.
+    request: dict[str, Any] | None = None
+    response: ModelResponse = field(default_factory=ModelResponse)
 
     @property
     def content(self) -> str:

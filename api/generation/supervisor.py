@@ -12,7 +12,8 @@
   Postgres has noticed the closed connection, and within the lease (15 s) at worst.
 - Pruning: finished generations and their events go after the retention (the
   messages stay); idempotency keys expire with them, and so do the live feeds'
-  changes (``feed_event``).
+  changes (``feed_event``). The request log of the model calls goes after
+  ``PLAYGROUND_REQUEST_LOG_RETENTION_DAYS``, when that is set.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from api.stores.events import append_events, last_seq
 from api.stores.feed import FeedStore
 from api.stores.generations import GenerationStore
 from api.stores.messages import MessageStore
+from api.stores.requests import RequestLogStore
 from db import models as m
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class Supervisor:
         self._heartbeat_s = settings.playground_heartbeat_s
         self._lease_s = settings.playground_lease_s
         self._retention_s = settings.playground_event_retention_s
+        self._request_log_days = settings.playground_request_log_retention_days
         # A process whose LISTEN session is missing is dead only after this long
         # without renewing its lease: a blip costs it a heartbeat or two to reconnect.
         self._grace_s = _GRACE_HEARTBEATS * settings.playground_heartbeat_s
@@ -102,11 +105,13 @@ class Supervisor:
         return len(dead) + orphan_count
 
     async def prune(self) -> None:
-        """Delete finished generations (and their events), and feed changes, older than
-        the retention."""
+        """Delete finished generations (and their events) and feed changes older than
+        the retention, and the request log older than its own."""
         async with self._session_factory() as session:
             await GenerationStore(session).prune(self._retention_s)
             await FeedStore(session).prune(self._retention_s)
+            if self._request_log_days is not None:
+                await RequestLogStore(session).prune(self._request_log_days)
             await session.commit()
 
 

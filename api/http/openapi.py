@@ -123,7 +123,14 @@ def message_links(thread_id: str, message_id: str) -> dict[str, Link]:
     in_path = {"thread_id": thread_id, "message_id": message_id}
     links = {
         op: Link(operation_id=op, parameters=in_path)
-        for op in ["getMessage", "editMessage", "deleteMessage", "regenerateMessage"]
+        for op in [
+            "getMessage",
+            "editMessage",
+            "deleteMessage",
+            "regenerateMessage",
+            "getMessageRequest",
+            "replayMessage",
+        ]
     }
     for op in ["setThreadHead", "forkThread"]:
         links[op] = Link(

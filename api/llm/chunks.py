@@ -63,8 +63,13 @@ class ChunkUsage(msgspec.Struct):
 
 class Chunk(msgspec.Struct):
     """One ``chat.completion.chunk``; ``error`` is set when the server reports a failure
-    in the stream instead (OpenAI's ``{"error": {"message": …}}``)."""
+    in the stream instead (OpenAI's ``{"error": {"message": …}}``). ``id``, ``model`` and
+    ``system_fingerprint`` say which completion and backend answered (kept in the
+    request log)."""
 
+    id: str | None = None
+    model: str | None = None
+    system_fingerprint: str | None = None
     choices: list[ChunkChoice] = msgspec.field(default_factory=list)
     usage: ChunkUsage | None = None
     error: Any = None
@@ -114,12 +119,16 @@ class ChunkStream:
     """The chunks of one streamed completion; ``close`` ends the HTTP response.
 
     ``ended_with_done`` tells a whole reply from one cut short: a body that just stops
-    ends the iteration the same way as ``data: [DONE]``.
+    ends the iteration the same way as ``data: [DONE]``. ``response_id``, ``model`` and
+    ``system_fingerprint`` are the last ones the chunks named.
     """
 
     def __init__(self, stream: AsyncStream[object]) -> None:
         self._stream = stream
         self.ended_with_done = False
+        self.response_id: str | None = None
+        self.model: str | None = None
+        self.system_fingerprint: str | None = None
 
     async def __aiter__(self) -> AsyncIterator[Chunk]:
         response = self._stream.response
@@ -134,6 +143,7 @@ class ChunkStream:
                     chunk = _decode_chunk(data)
                     if chunk.error:
                         raise _stream_error(response, chunk.error)
+                    self._note(chunk)
                     yield chunk
                 if self.ended_with_done:
                     break
@@ -146,6 +156,15 @@ class ChunkStream:
         with anyio.move_on_after(DRAIN_S), contextlib.suppress(*_TRANSPORT_ERRORS):
             async for _ in body:
                 pass
+
+    def _note(self, chunk: Chunk) -> None:
+        """Remember which completion and backend answered."""
+        if chunk.id is not None:
+            self.response_id = chunk.id
+        if chunk.model is not None:
+            self.model = chunk.model
+        if chunk.system_fingerprint is not None:
+            self.system_fingerprint = chunk.system_fingerprint
 
     async def close(self) -> None:
         """Close the response (also when the reply is cancelled half-way)."""

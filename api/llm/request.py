@@ -68,3 +68,22 @@ class ToolSpec(msgspec.Struct, kw_only=True):
 
     type: Literal["function"] = "function"
     function: FunctionSpec
+
+
+# Keys of a request body that are not sampling parameters.
+_NOT_PARAMS = frozenset({"model", "messages", "tools", "stream", "stream_options"})
+
+
+class SentRequest(msgspec.Struct, kw_only=True):
+    """A chat-completions body as it was sent, read back to send it again (a replay)."""
+
+    model: str
+    messages: list[ChatMessage]
+    tools: list[ToolSpec] = msgspec.field(default_factory=list)
+
+
+def read_sent(body: dict[str, Any]) -> tuple[SentRequest, dict[str, Any]]:
+    """A stored request body's model, messages and tools, and its sampling parameters
+    (every other key but the stream options)."""
+    params = {key: value for key, value in body.items() if key not in _NOT_PARAMS}
+    return msgspec.convert(body, SentRequest), params

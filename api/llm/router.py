@@ -31,7 +31,7 @@ LIST_MODELS_TIMEOUT_S = 5.0
 _NOT_CHAT = ("embedding", "tts", "whisper", "dall-e", "moderation", "davinci", "babbage",
              "image", "realtime", "audio", "transcribe", "search")  # fmt: skip
 
-# Set by ``open_stream`` itself, or SDK plumbing that a thread's params must not touch;
+# Set by ``request_body`` itself, or SDK plumbing that a thread's params must not touch;
 # every other param goes into the request body as is, so server-specific ones
 # (``top_k`` for vLLM, ...) reach the server.
 _RESERVED = frozenset(
@@ -199,16 +199,21 @@ class ModelRouter:
         params: dict[str, Any],
         tools: list[ToolSpec] | None = None,
     ) -> ChunkStream:
-        """Start a streamed completion and return once the server has answered.
+        """Start a streamed completion of ``request_body(...)``; see ``stream_body``."""
+        return await self.stream_body(self.request_body(model, messages, params, tools))
 
-        Errors before the first byte (status, connection, timeout) raise here as
-        ``openai`` exceptions, so the caller can still answer a real HTTP error; map
-        them with ``describe_error``. ``params`` are the sampling parameters (None
-        values are left out). The typed messages and tools are turned into JSON here,
-        once. The SDK's own ``post`` makes the request, with its retries and errors;
-        ``ChunkStream`` reads the body and decodes the chunks into msgspec Structs.
+    def request_body(
+        self,
+        model: str,
+        messages: list[ChatMessage],
+        params: dict[str, Any],
+        tools: list[ToolSpec] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body of a streamed chat-completions request, exactly as it is sent.
+
+        ``params`` are the sampling parameters (None values are left out). The typed
+        messages and tools are turned into JSON here, once.
         """
-        client = self.client_for(model)
         body: dict[str, Any] = {
             key: value
             for key, value in params.items()
@@ -222,6 +227,18 @@ class ModelRouter:
             stream=True,
             stream_options={"include_usage": True},
         )
+        return body
+
+    async def stream_body(self, body: dict[str, Any]) -> ChunkStream:
+        """Send a ``request_body`` to the server of its model and return once it answered.
+
+        Errors before the first byte (status, connection, timeout) raise here as
+        ``openai`` exceptions, so the caller can still answer a real HTTP error; map
+        them with ``describe_error``. The SDK's own ``post`` makes the request, with its
+        retries and errors; ``ChunkStream`` reads the body and decodes the chunks into
+        msgspec Structs.
+        """
+        client = self.client_for(str(body["model"]))
         stream = await client.post(
             "/chat/completions",
             body=body,

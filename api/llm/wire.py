@@ -50,15 +50,20 @@ def chunk(
     model: str,
     delta: JSON,
     finish_reason: str | None = None,
+    system_fingerprint: str | None = None,
 ) -> JSON:
-    """A ``chat.completion.chunk`` carrying one delta of the single choice."""
-    return {
+    """A ``chat.completion.chunk`` carrying one delta of the single choice (and the
+    backend's ``system_fingerprint`` when given)."""
+    body: JSON = {
         "id": completion_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
     }
+    if system_fingerprint is not None:
+        body["system_fingerprint"] = system_fingerprint
+    return body
 
 
 def usage_chunk(*, completion_id: str, created: int, model: str, usage: Usage) -> JSON:

@@ -14,8 +14,13 @@ from api.generation.manager import GenerationManager
 from api.http.conditional import ETAG, IfMatchHeader, tagged
 from api.http.openapi import errors, message_links, operation_class
 from api.http.sse import sse_response
-from api.messages.deps import provide_message_service, provide_send_service
+from api.messages.deps import (
+    provide_message_service,
+    provide_replay_service,
+    provide_send_service,
+)
 from api.messages.idempotency import KEY_MAX_CHARS
+from api.messages.replaying import ReplayService
 from api.messages.sending import SendService, StartedGeneration
 from api.messages.service import MessageService
 from api.preconditions import parse_if_match
@@ -28,6 +33,7 @@ from api.schemas.messages import (
     SendResult,
     ToolOutputs,
 )
+from api.schemas.requests import MessageRequest, Replay
 from api.streams.deps import provide_generations
 
 # A plain string, empty when absent: ``str | None`` would be documented as nullable.
@@ -62,6 +68,7 @@ class MessageController(Controller):
     dependencies = {
         "messages": Provide(provide_message_service, sync_to_thread=False),
         "sending": Provide(provide_send_service, sync_to_thread=False),
+        "replaying": Provide(provide_replay_service, sync_to_thread=False),
         "generations": Provide(provide_generations, sync_to_thread=False),
     }
 
@@ -218,6 +225,50 @@ class MessageController(Controller):
         the reply resumes (SSE, or JSON with ``stream: false``)."""
         started = await sending.tool_outputs(thread_id, message_id, data)
         return await _answer(sending, generations, started, streamed=data.stream)
+
+    @get(
+        "/{message_id:uuid}/request",
+        operation_id="getMessageRequest",
+        responses=errors(
+            400,
+            404,
+            described={404: "No such message, or it is not a reply whose request is stored"},
+        ),
+    )
+    async def get_request(
+        self,
+        messages: NamedDependency[MessageService],
+        thread_id: FromPath[UUID],
+        message_id: FromPath[UUID],
+    ) -> MessageRequest:
+        """The request behind a reply exactly as the model server got it (model, params,
+        composed messages, tools; never a key), with what came back besides text: every
+        model call of the run that wrote it, one per tool round, oldest first."""
+        return await messages.request_log(thread_id, message_id)
+
+    @post(
+        "/{message_id:uuid}/replay",
+        operation_id="replayMessage",
+        status_code=200,
+        responses={200: REPLY, **errors(*GENERATING, 422)},
+        operation_class=operation_class(
+            event_stream=True, optional_body=True, links={200: REPLY_LINKS}
+        ),
+    )
+    async def replay(
+        self,
+        replaying: NamedDependency[ReplayService],
+        generations: NamedDependency[GenerationManager],
+        thread_id: FromPath[UUID],
+        message_id: FromPath[UUID],
+        data: JSONBody[Replay | None] = None,
+        idempotency_key: IdempotencyKey = "",
+    ) -> Response[Any]:
+        """Send the stored request behind a reply again, exactly (optionally to another
+        ``model`` or with other ``params``); the answer is a new sibling of the reply."""
+        body = data or Replay()
+        started = await replaying.replay(thread_id, message_id, body, idempotency_key)
+        return await _answer(replaying, generations, started, streamed=body.stream)
 
 
 async def _answer(

@@ -6,6 +6,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.messages.replaying import ReplayService
 from api.messages.sending import SendService
 from api.messages.service import MessageService
 from api.schemas.auth import Principal
@@ -23,5 +24,14 @@ def provide_send_service(
 ) -> SendService:
     """The send service of this request's caller, over its session."""
     return SendService(
+        db_session, state.models, state.generations, state.settings.generation, caller
+    )
+
+
+def provide_replay_service(
+    state: State, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Principal]
+) -> ReplayService:
+    """The replay service of this request's caller, over its session."""
+    return ReplayService(
         db_session, state.models, state.generations, state.settings.generation, caller
     )

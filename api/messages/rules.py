@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.errors import BadRequestError, ConflictError
+from api.errors import BadRequestError, ConflictError, NotFoundError
 from api.llm.router import ModelRouter
 from api.schemas.params import ChatParams, merge_params
 from api.stores.sends import ParentRef, Refused
@@ -112,3 +112,17 @@ def refusal(thread_id: UUID, refused: Refused) -> BadRequestError | ConflictErro
     if refused.outcome == "waiting_for_outputs":
         return waiting_for_outputs(thread_id, named)
     return busy(named)
+
+
+def no_request_logged(row: m.Message) -> NotFoundError:
+    """The 404 for a message without a stored model request: not a model's reply, or
+    one whose request was never logged or was pruned."""
+    if row.role != "assistant":
+        return NotFoundError(
+            f"message {row.id} is a {row.role} message; only a model's reply has a request"
+        )
+    return NotFoundError(
+        f"no request is stored for message {row.id} (written by hand, imported or forked, "
+        "from before requests were logged, or pruned after "
+        "PLAYGROUND_REQUEST_LOG_RETENTION_DAYS)"
+    )

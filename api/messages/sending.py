@@ -30,7 +30,7 @@ from api.generation.context import ThreadTools, model_context
 from api.generation.manager import GenerationManager, new_generation_id
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
-from api.llm.request import ChatMessage
+from api.llm.request import ChatMessage, SentRequest, ToolSpec
 from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
 from api.messages.outputs import answer_rows
@@ -294,14 +294,16 @@ class SendService:
         params: dict[str, Any],
         request: IdempotentRequest | None,
         tree: MessageTree,
+        sent: SentRequest | None = None,
     ) -> StartedGeneration:
         """Store ``new_rows``, the reply placeholder and the generation in one
-        transaction, then start it."""
+        transaction, then start it; with ``sent``, the model gets its messages and tools
+        instead of the thread's (a replay)."""
         thread_id = thread.id  # before a rollback expires it
         check_no_open_calls(thread_id, path)
         await check_quotas(self._session, self._caller)
         tools = ThreadTools.of(thread)
-        context = model_context(thread, path, tools)
+        context = model_context(thread, path, tools) if sent is None else sent.messages
         assistant = reply_placeholder(
             thread_id,
             path[-1].id if path else None,
@@ -328,7 +330,8 @@ class SendService:
         # The new rows came back with their defaults (eager_defaults): no reload needed.
         grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
         announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
-        return self._launch(thread, generation.id, announce, model, params, context, tools)
+        offered = None if sent is None else sent.tools
+        return self._launch(thread, generation.id, announce, model, params, context, tools, offered)
 
     def _launch(
         self,
@@ -339,6 +342,7 @@ class SendService:
         params: dict[str, Any],
         context: list[ChatMessage],
         tools: ThreadTools,
+        offered: list[ToolSpec] | None = None,
     ) -> StartedGeneration:
         """Start the generation of stored rows. ``announce`` lists the new rows, the
         reply placeholder last: the first of several is the request's own (the user
@@ -356,6 +360,7 @@ class SendService:
             context=context,
             tools=tools.builtin,
             client_functions=tools.client,
+            offered=offered,
         )
         return StartedGeneration(generation_id=generation_id, stream=self._generations.start(plan))
 

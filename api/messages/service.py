@@ -9,13 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ConflictError
 from api.llm.router import ModelRouter
-from api.messages.rules import choose_parent, resolve_model
+from api.messages.rules import choose_parent, no_request_logged, resolve_model
 from api.preconditions import IfMatch
 from api.schemas.auth import Principal
 from api.schemas.messages import EditMessage, Message, MessageList, SendMessage
+from api.schemas.requests import MessageRequest, to_model_call
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.messages import MessageStore, message_in, new_message
+from api.stores.requests import RequestLogStore
 from api.stores.threads import ThreadStore
 from api.stores.tree import MessageTree
 from api.unit_of_work import commit, run_unit
@@ -53,6 +55,22 @@ class MessageService:
         tree = await self._messages.tree(thread_id)
         row = message_in(tree, thread_id, message_id)
         return to_message(row, tree.sibling_ids(row))
+
+    async def request_log(self, thread_id: UUID, message_id: UUID) -> MessageRequest:
+        """The model calls of the run that wrote a reply, as sent, or a 404."""
+        await self._threads.get(thread_id)
+        tree = await self._messages.tree(thread_id)
+        row = message_in(tree, thread_id, message_id)
+        logs = RequestLogStore(self._session)
+        own = await logs.of_message(row.id)
+        if own is None:
+            raise no_request_logged(row)
+        rounds = await logs.of_run(own.generation_id, thread_id)
+        return MessageRequest(
+            message_id=row.id,
+            generation_id=own.generation_id,
+            rounds=[to_model_call(call) for call in rounds],
+        )
 
     async def append(self, thread_id: UUID, body: SendMessage) -> Message:
         """Store a message without generating (few-shot turns built by hand)."""

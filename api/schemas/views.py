@@ -14,16 +14,20 @@ from api.schemas.tools import ClientFunction
 from db import models as m
 
 
+def usage_of(prompt_tokens: int | None, completion_tokens: int | None) -> Usage | None:
+    """Token counts as clients see them, with their total; None when none is known."""
+    if prompt_tokens is None and completion_tokens is None:
+        return None
+    return Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=(prompt_tokens or 0) + (completion_tokens or 0),
+    )
+
+
 def to_message(row: m.Message, sibling_ids: list[UUID]) -> Message:
     """Build the client view of ``row``; usage and timings are grouped when present."""
-    usage = None
-    if row.prompt_tokens is not None or row.completion_tokens is not None:
-        total = (row.prompt_tokens or 0) + (row.completion_tokens or 0)
-        usage = Usage(
-            prompt_tokens=row.prompt_tokens,
-            completion_tokens=row.completion_tokens,
-            total_tokens=total,
-        )
+    usage = usage_of(row.prompt_tokens, row.completion_tokens)
     timings = None
     if row.time_to_first_token_ms is not None or row.duration_ms is not None:
         timings = Timings(

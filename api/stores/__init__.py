@@ -6,6 +6,8 @@
 - ``events``: the ``generation_event`` table and the notifications about it.
 - ``sends``: a send's rows in all three, in one statement (the SQL function
   ``playground_send``).
+- ``requests``: the ``model_request`` table (the request behind every model call),
+  written by a CTE riding on a reply's final write.
 
 Services and the generation pipeline call these; nothing else writes those tables.
 A store works in the caller's session (the caller's unit of work commits it), except

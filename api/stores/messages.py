@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CTE, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.errors import NotFoundError
@@ -174,10 +174,13 @@ class MessageStore:
         await self._session.delete(row)
         await self._session.flush()
 
-    async def finish_reply(self, message_id: UUID, values: dict[str, Any]) -> m.Message | None:
+    async def finish_reply(
+        self, message_id: UUID, values: dict[str, Any], *, with_cte: CTE | None = None
+    ) -> m.Message | None:
         """The final write of a reply's row, while it is still being written; the row as
-        stored (None if it was deleted, or finished by someone else)."""
-        result = await self._session.execute(
+        stored (None if it was deleted, or finished by someone else). ``with_cte`` rides
+        on the same statement (the request log's INSERT, ``api.stores.requests``)."""
+        query = (
             update(m.Message)
             .where(m.Message.id == message_id, m.Message.status == "in_progress")
             .values(
@@ -185,6 +188,9 @@ class MessageStore:
             )
             .returning(m.Message)
         )
+        if with_cte is not None:
+            query = query.add_cte(with_cte)
+        result = await self._session.execute(query)
         return result.scalar_one_or_none()
 
     async def fail_if_running(self, message_id: UUID, error: str) -> None:

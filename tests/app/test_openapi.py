@@ -46,6 +46,8 @@ STATUSES = {
     "deleteMessage": {204, 400, 401, 404, 409, 412, 503},
     "regenerateMessage": {200, 422} | GENERATING,
     "submitToolOutputs": {200} | GENERATING,
+    "getMessageRequest": {200, 400, 401, 404, 503},
+    "replayMessage": {200, 422} | GENERATING,
     "followGeneration": {200, 204, 400, 401, 404, 503},
     "cancelGeneration": {200, 400, 401, 404, 409, 503},
     "createStreamToken": {200, 400, 401, 404, 503},
@@ -69,7 +71,13 @@ STATUSES = {
 }
 # /healthz answers its own body when the database is away, not the error body.
 HEALTH_503 = {"$ref": "#/components/schemas/Health"}
-STREAMING = {"sendMessage", "regenerateMessage", "submitToolOutputs", "followGeneration"}
+STREAMING = {
+    "sendMessage",
+    "regenerateMessage",
+    "submitToolOutputs",
+    "followGeneration",
+    "replayMessage",
+}
 
 
 async def test_the_server_serves_this_document(client: httpx.AsyncClient) -> None:
@@ -152,6 +160,7 @@ def test_storing_a_message_is_a_201_message() -> None:
     [
         ("createThread", False),
         ("regenerateMessage", False),
+        ("replayMessage", False),
         ("updateThread", True),
         ("sendMessage", True),
         ("editMessage", True),
@@ -235,6 +244,7 @@ def test_resume_ids_are_documented_with_their_pattern() -> None:
         ),
         ("sendMessage", "200", {"editMessage", "regenerateMessage", "setThreadHead"}),
         ("regenerateMessage", "200", {"editMessage", "setThreadHead", "forkThread"}),
+        ("replayMessage", "200", {"getMessageRequest", "replayMessage", "setThreadHead"}),
     ],
 )
 def test_links_chain_the_operations(operation_id: str, status: str, targets: set[str]) -> None:

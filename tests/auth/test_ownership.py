@@ -52,6 +52,8 @@ def attempts(thread: str, user: str, reply: str) -> list[tuple[str, str, dict[st
         ("PATCH", f"{base}/messages/{user}", {"content": "rewritten"}),
         ("DELETE", f"{base}/messages/{user}", None),
         ("POST", f"{base}/messages/{reply}/regenerate", {"stream": False}),
+        ("GET", f"{base}/messages/{reply}/request", None),
+        ("POST", f"{base}/messages/{reply}/replay", {"stream": False}),
         (
             "POST",
             f"{base}/messages/{reply}/tool_outputs",
@@ -90,6 +92,8 @@ async def test_own_thread_with_another_members_message_is_404(alice: Caller, bob
         ("POST", f"/api/threads/{own}/fork", {"message_id": world["user"]}),
         ("PUT", f"/api/threads/{own}/head", {"message_id": world["user"]}),
         ("GET", f"/api/threads/{own}/messages/{world['reply']}", None),
+        ("GET", f"/api/threads/{own}/messages/{world['reply']}/request", None),
+        ("POST", f"/api/threads/{own}/messages/{world['reply']}/replay", {"stream": False}),
         ("POST", f"/api/threads/{own}/messages", {"content": "x", "parent_id": world["user"]}),
     ]:
         answer = await bob.request(method, url, json=body)

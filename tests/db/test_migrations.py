@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0010"
+HEAD = "0011"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -232,6 +232,9 @@ async def test_catalog_matches_create_all(
         "fk_thread_owner_id_principal",
         "pk_feed_event",
         "ck_feed_event_kind",
+        "pk_model_request",
+        "fk_model_request_message_id_message",
+        "fk_model_request_thread_id_thread",
     } == constraint_names
     indexes = {name: definition for _, name, definition in from_migrations["indexes"]}
     assert "WHERE (status = 'in_progress'::text)" in indexes["uq_message_thread_id_in_progress"]

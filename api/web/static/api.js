@@ -188,6 +188,19 @@ export function regenerate(threadId, messageId, listener) {
   return stream("POST", path, {}, listener);
 }
 
+/** The request behind a reply as the model server got it: every model call of its run. */
+export function getMessageRequest(threadId, messageId) {
+  return request("GET", `${messagesPath(threadId)}/${encodeURIComponent(messageId)}/request`);
+}
+
+/**
+ * Send a reply's stored request again (`body`: another `model`, `params`) and stream the
+ * new sibling. @param {Listener} listener
+ */
+export function replayMessage(threadId, messageId, body, listener) {
+  return stream("POST", `${messagesPath(threadId)}/${encodeURIComponent(messageId)}/replay`, body, listener);
+}
+
 /**
  * Follow the reply the thread is generating, if any. With `lastEventId`, only the
  * events after it: a reloaded page continues exactly where it was. @param {Listener} listener

@@ -19,6 +19,7 @@ import { describeSettings, threadChanges, titleOf } from "./store.js";
  * @property {import("./conversation-view.js").ConversationView} conversation
  * @property {import("./error-view.js").ErrorView} errors
  * @property {import("./login-view.js").LoginView} login
+ * @property {import("./request-view.js").RequestView} requests
  * @property {import("./settings-view.js").SettingsView} settings
  * @property {import("./threads-view.js").ThreadsView} threads
  * @property {import("./title-view.js").TitleView} title
@@ -52,6 +53,8 @@ export class Controller {
     conversation.bindRegenerate(this.guarded(this.regenerate));
     conversation.bindFork(this.guarded(this.fork));
     conversation.bindSwitchSibling(this.guarded(this.switchSibling));
+    views.requests.bindShow(this.guarded(this.showRequest));
+    views.requests.bindReplay(this.guarded(this.replay));
     address.bindThreadIdChange((id) => {
       if (id && !store.isOpen(id)) this.guarded(this.openThread)(id);
     });
@@ -73,6 +76,7 @@ export class Controller {
     views.account.show(store.me);
     const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
     views.settings.setCatalog(models.data, tools.data);
+    views.requests.setModels(models.data);
     await this.loadThreads();
     this.feeds.followList();
     const id = views.address.threadId();
@@ -149,6 +153,7 @@ export class Controller {
       this.frameRequested = false;
       const { store, views } = this;
       views.conversation.render(store.shownMessages, store.busy);
+      views.requests.attach(store.busy);
       views.composer.setBusy(store.busy);
     });
   }
@@ -453,6 +458,19 @@ export class Controller {
   async regenerate(message) {
     const threadId = this.store.thread.id;
     await this.runReply((listener) => api.regenerate(threadId, message.id, listener));
+  }
+
+  /** Show the request behind a reply under it (`replaying`: with the replay form focused). */
+  async showRequest(messageId, replaying) {
+    const logged = await api.getMessageRequest(this.store.thread.id, messageId);
+    this.views.requests.show(messageId, logged, replaying);
+  }
+
+  /** Send a reply's stored request again and stream the answer, a new sibling of the reply. */
+  async replay(messageId, body) {
+    const threadId = this.store.thread.id;
+    this.views.requests.close();
+    await this.runReply((listener) => api.replayMessage(threadId, messageId, body, listener));
   }
 
   async switchSibling(siblingId) {

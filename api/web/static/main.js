@@ -8,6 +8,7 @@ import { Controller } from "./controller.js";
 import { ConversationView } from "./conversation-view.js";
 import { ErrorView } from "./error-view.js";
 import { LoginView } from "./login-view.js";
+import { RequestView } from "./request-view.js";
 import { SettingsView } from "./settings-view.js";
 import { Store } from "./store.js";
 import { ThreadsView } from "./threads-view.js";
@@ -21,6 +22,7 @@ const controller = new Controller(new Store(), {
   conversation: new ConversationView(),
   errors: new ErrorView(),
   login: new LoginView(),
+  requests: new RequestView(),
   settings: new SettingsView(),
   threads: new ThreadsView(),
   title: new TitleView(),

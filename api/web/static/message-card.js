@@ -82,6 +82,11 @@ function actions(message, busy) {
   // A turn that only called tools is an intermediate step: fork from it, nothing more.
   const toolTurn = Boolean(message.tool_calls?.length) && !message.content;
   if (message.role === "assistant" && !toolTurn) bar.append(button("Regenerate", "regenerate"));
+  // Only a model's reply has a request behind it (request-view.js).
+  if (message.role === "assistant" && message.model) {
+    bar.append(button("Request", "show-request"));
+    if (!toolTurn) bar.append(button("Replay with…", "replay-with"));
+  }
   if (!toolTurn) bar.append(button("Edit", "edit"));
   bar.append(button("Fork", "fork"));
   for (const control of bar.children) control.disabled = busy || message.status === "in_progress";
