@@ -30,6 +30,9 @@ class GenerationPlan:
     # Offered to the model: built-in tool names enabled in the thread, client functions.
     tools: list[str] = field(default_factory=list)
     client_functions: dict[str, ClientFunction] = field(default_factory=dict)
+    # The prompt version (prompt id, number) the system prompt was rendered from, which
+    # every reply row of the generation records.
+    prompt: tuple[UUID, int] | None = None
 
 
 @dataclass(slots=True)

@@ -35,6 +35,7 @@ from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
 from api.messages.outputs import answer_rows
 from api.messages.rules import busy, check_no_open_calls, parse_parent, refusal, resolve_model
+from api.prompts.resolve import RenderedPrompt, thread_prompt
 from api.quotas import check_limits, check_quotas
 from api.schemas.auth import Principal
 from api.schemas.events import Event
@@ -160,14 +161,21 @@ class SendService:
             check_limits(self._caller.limits, found.usage)
         if isinstance(found, Refused):
             raise refusal(thread_id, found)
+        prompt = await thread_prompt(self._session, found.thread)
+        if prompt is not None:
+            await self._messages.record_prompt(found.reply, prompt.prompt_id, prompt.version)
         await self._commit()
         tools = ThreadTools.of(found.thread)
-        context = model_context(found.thread, [*found.path, found.user], tools)
+        context = model_context(
+            found.thread, [*found.path, found.user], tools, prompt.text if prompt else None
+        )
         announce = [
             to_message(found.user, found.sibling_ids),
             to_message(found.reply, [found.reply.id]),
         ]
-        return self._launch(found.thread, generation_id, announce, model, params, context, tools)
+        return self._launch(
+            found.thread, generation_id, announce, model, params, context, tools, prompt
+        )
 
     async def _settle(
         self, thread_id: UUID, request: IdempotentRequest | None, if_busy: str
@@ -301,13 +309,15 @@ class SendService:
         check_no_open_calls(thread_id, path)
         await check_quotas(self._session, self._caller)
         tools = ThreadTools.of(thread)
-        context = model_context(thread, path, tools)
+        prompt = await thread_prompt(self._session, thread)
+        context = model_context(thread, path, tools, prompt.text if prompt else None)
         assistant = reply_placeholder(
             thread_id,
             path[-1].id if path else None,
             model=model,
             params=params,
             request_message_count=len(context),
+            prompt=(prompt.prompt_id, prompt.version) if prompt else None,
         )
         generation = self._generation_row(thread_id, assistant.id, request)
         try:
@@ -328,7 +338,7 @@ class SendService:
         # The new rows came back with their defaults (eager_defaults): no reload needed.
         grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
         announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
-        return self._launch(thread, generation.id, announce, model, params, context, tools)
+        return self._launch(thread, generation.id, announce, model, params, context, tools, prompt)
 
     def _launch(
         self,
@@ -339,6 +349,7 @@ class SendService:
         params: dict[str, Any],
         context: list[ChatMessage],
         tools: ThreadTools,
+        prompt: RenderedPrompt | None,
     ) -> StartedGeneration:
         """Start the generation of stored rows. ``announce`` lists the new rows, the
         reply placeholder last: the first of several is the request's own (the user
@@ -356,6 +367,7 @@ class SendService:
             context=context,
             tools=tools.builtin,
             client_functions=tools.client,
+            prompt=(prompt.prompt_id, prompt.version) if prompt else None,
         )
         return StartedGeneration(generation_id=generation_id, stream=self._generations.start(plan))
 
