@@ -53,15 +53,21 @@ class PromptStore:
     async def get(self, prompt_id: UUID, *, lock: bool = False) -> tuple[m.Prompt, int]:
         """The prompt and its newest version's number, or a 404; ``lock`` holds the
         prompt row for the transaction (FOR UPDATE): new versions are numbered under it."""
-        query = self._visible(select(m.Prompt, LATEST).where(m.Prompt.id == prompt_id))
+        query = self._visible(select(m.Prompt).where(m.Prompt.id == prompt_id))
         if lock:
-            query = query.with_for_update(of=m.Prompt)
-        found = (
-            await self._session.execute(query.execution_options(populate_existing=True))
-        ).one_or_none()
-        if found is None:
+            query = query.with_for_update()
+        row: m.Prompt | None = await self._session.scalar(
+            query.execution_options(populate_existing=True)
+        )
+        if row is None:
             raise prompt_not_found(prompt_id)
-        return found[0], found[1]
+        # A statement of its own, after the lock: the newest version committed by the
+        # writer that held it counts (a subquery of the locking statement would still
+        # see the snapshot from before the wait).
+        latest = await self._session.scalar(
+            select(func.max(m.PromptVersion.version)).where(m.PromptVersion.prompt_id == prompt_id)
+        )
+        return row, latest or 0
 
     async def page(self, limit: int, after: tuple[str, UUID] | None) -> list[tuple[m.Prompt, int]]:
         """Up to ``limit`` prompts in scope by name, after the (name, id) position."""
