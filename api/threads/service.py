@@ -96,7 +96,6 @@ class ThreadService:
                 id=uuid.uuid4(),
                 owner_id=self._caller.id,
                 title=data.title,
-                system_prompt=data.system_prompt,
                 default_system_prompt=data.default_system_prompt,
                 **prompt,
                 model=model,
