@@ -4,12 +4,16 @@ reply, the version recorded on the reply, compared in SQL, exported rendered."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.tools.base import ToolContext, validate_and_run
+from api.tools.builtins.model_stats import TOOL as MODEL_STATS
+from db.models import LOCAL_PRINCIPAL_ID
 from tests.fixtures.app import stream_events
 from tests.fixtures.prompts import add_version, create_prompt
 from tests.fixtures.threads import create_thread
@@ -171,8 +175,10 @@ async def test_a_deleted_prompt_keeps_its_threads_and_replies(client: httpx.Asyn
         assert (stored["prompt_id"], stored["prompt_version"]) == (prompt["id"], 1)
 
 
-async def test_sql_compares_two_versions_on_one_model(
-    client: httpx.AsyncClient, db_engine: AsyncEngine
+async def test_sql_and_model_stats_compare_two_versions_on_one_model(
+    client: httpx.AsyncClient,
+    db_engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     prompt = await create_prompt(client, "v1 says a lot")
     thread = await create_thread(client, model="fake-small", prompt_id=prompt["id"])
@@ -201,6 +207,23 @@ async def test_sql_compares_two_versions_on_one_model(
         )
         found = [tuple(row) for row in rows]
     assert found == [(1, 2, 9.0), (2, 2, 3.0)]
+
+    ctx = ToolContext(
+        session_factory=session_factory,
+        thread_id=uuid.UUID(thread["id"]),
+        owner_id=LOCAL_PRINCIPAL_ID,
+    )
+    outcome = await validate_and_run(MODEL_STATS, '{"by_prompt_version": true}', ctx)
+    assert outcome.error is None
+    rows = outcome.output["models"]
+    assert [
+        (r["model"], r["prompt_id"], r["prompt_version"], r["replies"], r["avg_completion_tokens"])
+        for r in sorted(rows, key=lambda r: r["prompt_version"])
+    ] == [("fake-small", prompt["id"], 1, 2, 9.0), ("fake-small", prompt["id"], 2, 2, 3.0)]
+    assert [r["finish_reasons"] for r in rows] == [{"stop": 2}, {"stop": 2}]
+    plain = await validate_and_run(MODEL_STATS, "{}", ctx)
+    assert [(r["model"], r["replies"]) for r in plain.output["models"]] == [("fake-small", 4)]
+    assert "prompt_version" not in plain.output["models"][0]
 
 
 async def test_export_carries_the_rendered_prompt_and_imports_back(
