@@ -133,6 +133,9 @@ async def test_patch_switches_between_a_literal_prompt_and_the_library(
     extra = await client.patch(url, json={"prompt_variables": {"mood": "kind", "x": "y"}})
     assert extra.json()["extra"] == {"field": "prompt_variables", "unused": ["x"]}
     back = (await client.patch(url, json={"prompt_id": None, "system_prompt": "again"})).json()
+    # What the page sends for a thread without a prompt: prompt_id null alongside.
+    same = await client.patch(url, json={"prompt_id": None, "system_prompt": "again"})
+    assert same.status_code == 200, same.text
     assert (back["system_prompt"], back["prompt_id"], back["prompt_version"]) == (
         "again",
         None,
