@@ -35,14 +35,15 @@ PROMPT_FIELDS = {"system_prompt", "prompt_id", "prompt_version", "prompt_variabl
 def _prompt_state(row: m.Thread, changes: dict[str, Any]) -> dict[str, Any]:
     """The prompt fields a thread will have after ``changes``: another prompt starts
     from its latest version and no variables, unless the change says otherwise."""
-    same = changes.get("prompt_id", row.prompt_id) == row.prompt_id
+    prompt_id = changes.get("prompt_id", row.prompt_id)
+    keep = prompt_id is not None and prompt_id == row.prompt_id
     return {
         "system_prompt": changes.get("system_prompt", row.system_prompt),
-        "prompt_id": changes.get("prompt_id", row.prompt_id),
+        "prompt_id": prompt_id,
         "prompt_version": changes.get(
-            "prompt_version", (row.prompt_version or "latest") if same else None
+            "prompt_version", (row.prompt_version or "latest") if keep else None
         ),
-        "prompt_variables": changes.get("prompt_variables", row.prompt_variables if same else None),
+        "prompt_variables": changes.get("prompt_variables", row.prompt_variables if keep else None),
     }
 
 
