@@ -70,15 +70,16 @@ def to_version(row: m.PromptVersion) -> PromptVersion:
 
 
 def unified_diff(old: m.PromptVersion, new: m.PromptVersion) -> str:
-    """The unified diff of two versions' templates (headers ``v<a>`` and ``v<b>``)."""
-    return "".join(
-        difflib.unified_diff(
-            old.template.splitlines(keepends=True),
-            new.template.splitlines(keepends=True),
-            fromfile=f"v{old.version}",
-            tofile=f"v{new.version}",
-        )
+    """The unified diff of two versions' templates (headers ``v<a>`` and ``v<b>``), one
+    line each, a template's last line whether or not it ends with a newline."""
+    lines = difflib.unified_diff(
+        old.template.splitlines(),
+        new.template.splitlines(),
+        fromfile=f"v{old.version}",
+        tofile=f"v{new.version}",
+        lineterm="",
     )
+    return "".join(f"{line}\n" for line in lines)
 
 
 class PromptService:

@@ -8,11 +8,13 @@ import { Controller } from "./controller.js";
 import { ConversationView } from "./conversation-view.js";
 import { ErrorView } from "./error-view.js";
 import { LoginView } from "./login-view.js";
+import { PromptsView } from "./prompts-view.js";
 import { SettingsView } from "./settings-view.js";
 import { Store } from "./store.js";
 import { ThreadsView } from "./threads-view.js";
 import { TitleView } from "./title-view.js";
 
+const prompts = new PromptsView();
 const controller = new Controller(new Store(), {
   account: new AccountView(),
   address: new AddressView(),
@@ -21,7 +23,8 @@ const controller = new Controller(new Store(), {
   conversation: new ConversationView(),
   errors: new ErrorView(),
   login: new LoginView(),
-  settings: new SettingsView(),
+  prompts,
+  settings: new SettingsView(prompts),
   threads: new ThreadsView(),
   title: new TitleView(),
 });
