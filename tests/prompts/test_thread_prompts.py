@@ -282,3 +282,18 @@ async def test_a_fork_keeps_the_prompt(client: httpx.AsyncClient) -> None:
     )
     copied = (await client.get(f"/api/threads/{copy['id']}/messages")).json()["data"][-1]
     assert (copied["prompt_id"], copied["prompt_version"]) == (prompt["id"], 1)
+
+
+async def test_every_reply_of_a_tool_round_records_the_version(client: httpx.AsyncClient) -> None:
+    prompt = await create_prompt(client, "Use tools when asked.")
+    thread = await create_thread(client, prompt_id=prompt["id"])
+    url = f"/api/threads/{thread['id']}/messages"
+    sent = await client.post(
+        url, json={"content": "What time is it in Europe/Paris?", "stream": False}
+    )
+    assert sent.status_code == 200, sent.text
+    branch = (await client.get(url)).json()["data"]
+    replies = [message for message in branch if message["role"] == "assistant"]
+    assert len(replies) == 2, "the offline model calls current_time, then answers"
+    assert replies[0]["tool_calls"]
+    assert [(r["prompt_id"], r["prompt_version"]) for r in replies] == [(prompt["id"], 1)] * 2
