@@ -28,6 +28,7 @@ from api.http.request_id import send_request_id
 from api.lifespans import LIFESPANS
 from api.messages.controller import MessageController
 from api.meta.controller import MetaController
+from api.prompts.controller import PromptController
 from api.search.controller import SearchController
 from api.settings import Settings, load_settings
 from api.streams.controller import GenerationController
@@ -60,6 +61,7 @@ def create_app(
             ChatController,
             SearchController,
             FeedController,
+            PromptController,
             MetaController,
             KeyController,
             MeController,

@@ -1,5 +1,6 @@
 """SQLAlchemy models of the tables: ``thread``, ``message``, ``generation``,
-``generation_event``, ``model_request``, the live feeds' ``feed_event``, and who may
+``generation_event``, ``model_request``, the live feeds' ``feed_event``, the prompt
+library (``prompt``, ``prompt_version``), and who may
 use them: ``principal``, ``api_key``, ``principal_usage``.
 
 The conversation is stored normalized (no JSON blob holding a chat) so that a
@@ -27,6 +28,7 @@ from sqlalchemy import (
     FetchedValue,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -152,6 +154,12 @@ class Thread(Base):
         # Full-text search over titles (GET /api/search), as ix_message_content_fts over
         # message content: queries must use this very expression.
         Index("ix_thread_title_fts", text("to_tsvector('english', title)"), postgresql_using="gin"),
+        # A thread pinned to a version names an existing one (a NULL version, "latest",
+        # is not checked).
+        ForeignKeyConstraint(
+            ["prompt_id", "prompt_version"], ["prompt_version.prompt_id", "prompt_version.version"]
+        ),
+        Index("ix_thread_prompt_id_prompt_version", "prompt_id", "prompt_version"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -163,6 +171,11 @@ class Thread(Base):
     system_prompt: Mapped[str | None] = mapped_column(Text)
     # Whether the default system prompt (explaining the tools) comes before system_prompt.
     default_system_prompt: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # A prompt of the library instead of system_prompt: its version (NULL: the latest at
+    # each reply) and the values of its variables.
+    prompt_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("prompt.id"))
+    prompt_version: Mapped[int | None] = mapped_column(Integer)
+    prompt_variables: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     model: Mapped[str] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     tools: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
@@ -207,6 +220,10 @@ class Message(Base):
             text("to_tsvector('english', content)"),
             postgresql_using="gin",
         ),
+        ForeignKeyConstraint(
+            ["prompt_id", "prompt_version"], ["prompt_version.prompt_id", "prompt_version.version"]
+        ),
+        Index("ix_message_prompt_id_prompt_version", "prompt_id", "prompt_version"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -221,6 +238,10 @@ class Message(Base):
     model: Mapped[str | None] = mapped_column(Text)
     params: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     request_message_count: Mapped[int | None] = mapped_column(Integer)
+    # The prompt version the system prompt was rendered from (replies of a thread using
+    # a prompt of the library).
+    prompt_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    prompt_version: Mapped[int | None] = mapped_column(Integer)
     # What happened.
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
@@ -243,6 +264,51 @@ class Message(Base):
     )
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = _version_column()
+
+
+class Prompt(Base):
+    """A named system prompt of an owner; its text lives in its versions.
+
+    Deleted softly (``deleted_at``): replies keep naming the versions they were
+    generated with. The name is unique among an owner's prompts that are not deleted.
+    """
+
+    __mapper_args__ = {"eager_defaults": True}
+    __tablename__ = "prompt"
+    __table_args__ = (
+        Index(
+            "uq_prompt_owner_id_name",
+            "owner_id",
+            "name",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("principal.id"))
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PromptVersion(Base):
+    """One version of a prompt: numbered 1, 2, … per prompt, never changed once written
+    (a trigger of migration 0012 refuses any UPDATE)."""
+
+    __mapper_args__ = {"eager_defaults": True}
+    __tablename__ = "prompt_version"
+    __table_args__ = (CheckConstraint("version >= 1", name="positive"),)
+
+    prompt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("prompt.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    template: Mapped[str] = mapped_column(Text)
+    # Default values of the template's variables, by name.
+    variables: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 GENERATION_STATUSES = ("running", "finished")

@@ -1,7 +1,8 @@
 """What the model is sent: the system prompt, then the active branch's turns.
 
 The system prompt follows ``api.tools.prompt.build_system_prompt`` (the default
-prompt explaining the enabled tools, then the thread's own). Turns keep their tool
+prompt explaining the enabled tools, then the thread's own: its ``system_prompt``, or
+the prompt of the library it uses, rendered by the caller). Turns keep their tool
 calls and tool results in OpenAI's shape, so a conversation with tool rounds (or
 one regenerated after them) reads to the model as it happened. A call that no tool
 message answers (a client function never answered, a cancelled round) is left out:
@@ -44,11 +45,17 @@ class ThreadTools:
         )
 
 
-def model_context(thread: m.Thread, path: list[m.Message], tools: ThreadTools) -> list[ChatMessage]:
-    """The messages for the model: system prompt, then ``path`` (root first)."""
+def model_context(
+    thread: m.Thread,
+    path: list[m.Message],
+    tools: ThreadTools,
+    library_prompt: str | None = None,
+) -> list[ChatMessage]:
+    """The messages for the model: system prompt, then ``path`` (root first);
+    ``library_prompt`` is the thread's prompt of the library, rendered."""
     context: list[ChatMessage] = []
     system = build_system_prompt(
-        thread_prompt=thread.system_prompt,
+        thread_prompt=library_prompt if thread.prompt_id is not None else thread.system_prompt,
         use_default=thread.default_system_prompt,
         enabled_tools=[*tools.builtin, *tools.client],
         has_title=bool(thread.title),

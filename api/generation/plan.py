@@ -33,6 +33,9 @@ class GenerationPlan:
     # The tools offered exactly as a stored request offered them (a replay); None: the
     # specs of ``tools`` and ``client_functions``.
     offered: list[ToolSpec] | None = None
+    # The prompt version (prompt id, number) the system prompt was rendered from, which
+    # every reply row of the generation records.
+    prompt: tuple[UUID, int] | None = None
 
 
 @dataclass(slots=True)

@@ -117,6 +117,7 @@ class ToolRounds:
             model=plan.model,
             params=plan.params,
             request_message_count=len(turn.context) + 1 + len(answered),
+            prompt=plan.prompt,
         )
         await messages.add([placeholder])
         await GenerationStore(session).move_to(plan.generation_id, placeholder.id)

@@ -35,6 +35,7 @@ from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
 from api.messages.outputs import answer_rows
 from api.messages.rules import busy, check_no_open_calls, parse_parent, refusal, resolve_model
+from api.prompts.resolve import RenderedPrompt, thread_prompt
 from api.quotas import check_limits, check_quotas
 from api.schemas.auth import Principal
 from api.schemas.events import Event
@@ -160,14 +161,21 @@ class SendService:
             check_limits(self._caller.limits, found.usage)
         if isinstance(found, Refused):
             raise refusal(thread_id, found)
+        prompt = await thread_prompt(self._session, found.thread)
+        if prompt is not None:
+            await self._messages.record_prompt(found.reply, prompt.prompt_id, prompt.version)
         await self._commit()
         tools = ThreadTools.of(found.thread)
-        context = model_context(found.thread, [*found.path, found.user], tools)
+        context = model_context(
+            found.thread, [*found.path, found.user], tools, prompt.text if prompt else None
+        )
         announce = [
             to_message(found.user, found.sibling_ids),
             to_message(found.reply, [found.reply.id]),
         ]
-        return self._launch(found.thread, generation_id, announce, model, params, context, tools)
+        return self._launch(
+            found.thread, generation_id, announce, model, params, context, tools, prompt
+        )
 
     async def _settle(
         self, thread_id: UUID, request: IdempotentRequest | None, if_busy: str
@@ -297,19 +305,22 @@ class SendService:
         sent: SentRequest | None = None,
     ) -> StartedGeneration:
         """Store ``new_rows``, the reply placeholder and the generation in one
-        transaction, then start it; with ``sent``, the model gets its messages and tools
-        instead of the thread's (a replay)."""
+        transaction, then start it; with ``sent``, the model gets its messages (as first
+        rendered) and tools instead of the thread's (a replay)."""
         thread_id = thread.id  # before a rollback expires it
         check_no_open_calls(thread_id, path)
         await check_quotas(self._session, self._caller)
         tools = ThreadTools.of(thread)
-        context = model_context(thread, path, tools) if sent is None else sent.messages
+        prompt = None if sent else await thread_prompt(self._session, thread)
+        rendered = prompt.text if prompt else None
+        context = sent.messages if sent else model_context(thread, path, tools, rendered)
         assistant = reply_placeholder(
             thread_id,
             path[-1].id if path else None,
             model=model,
             params=params,
             request_message_count=len(context),
+            prompt=(prompt.prompt_id, prompt.version) if prompt else None,
         )
         generation = self._generation_row(thread_id, assistant.id, request)
         try:
@@ -331,7 +342,9 @@ class SendService:
         grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
         announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
         offered = None if sent is None else sent.tools
-        return self._launch(thread, generation.id, announce, model, params, context, tools, offered)
+        return self._launch(
+            thread, generation.id, announce, model, params, context, tools, prompt, offered
+        )
 
     def _launch(
         self,
@@ -342,6 +355,7 @@ class SendService:
         params: dict[str, Any],
         context: list[ChatMessage],
         tools: ThreadTools,
+        prompt: RenderedPrompt | None,
         offered: list[ToolSpec] | None = None,
     ) -> StartedGeneration:
         """Start the generation of stored rows. ``announce`` lists the new rows, the
@@ -360,6 +374,7 @@ class SendService:
             context=context,
             tools=tools.builtin,
             client_functions=tools.client,
+            prompt=(prompt.prompt_id, prompt.version) if prompt else None,
             offered=offered,
         )
         return StartedGeneration(generation_id=generation_id, stream=self._generations.start(plan))

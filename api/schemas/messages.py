@@ -66,6 +66,9 @@ class Message(msgspec.Struct, kw_only=True):
     model: str | None = None
     params: dict[str, Any] | None = None
     request_message_count: int | None = None
+    # The prompt version the reply's system prompt was rendered from.
+    prompt_id: UUID | None = None
+    prompt_version: int | None = None
     usage: Usage | None = None
     finish_reason: str | None = None
     timings: Timings | None = None

@@ -44,6 +44,8 @@ def to_message(row: m.Message, sibling_ids: list[UUID]) -> Message:
         model=row.model,
         params=row.params,
         request_message_count=row.request_message_count,
+        prompt_id=row.prompt_id,
+        prompt_version=row.prompt_version,
         usage=usage,
         finish_reason=row.finish_reason,
         timings=timings,
@@ -65,6 +67,13 @@ def to_thread(row: m.Thread) -> Thread:
         title=row.title,
         system_prompt=row.system_prompt,
         default_system_prompt=row.default_system_prompt,
+        prompt_id=row.prompt_id,
+        prompt_version=(
+            row.prompt_version
+            if row.prompt_version is not None or row.prompt_id is None
+            else "latest"
+        ),
+        prompt_variables=row.prompt_variables,
         model=row.model,
         params=msgspec.convert(row.params, ChatParams),
         tools=msgspec.convert(row.tools, list[str | ClientFunction]),

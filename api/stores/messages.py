@@ -28,6 +28,8 @@ _COPIED_COLUMNS = (
     "model",
     "params",
     "request_message_count",
+    "prompt_id",
+    "prompt_version",
     "prompt_tokens",
     "completion_tokens",
     "finish_reason",
@@ -59,8 +61,10 @@ def reply_placeholder(
     model: str,
     params: dict[str, Any],
     request_message_count: int,
+    prompt: tuple[UUID, int] | None = None,
 ) -> m.Message:
-    """The assistant row a generation writes into, ``in_progress`` until its final write."""
+    """The assistant row a generation writes into, ``in_progress`` until its final write;
+    ``prompt`` is the prompt version its system prompt was rendered from."""
     return new_message(
         thread_id,
         parent_id,
@@ -70,6 +74,8 @@ def reply_placeholder(
         model=model,
         params=params,
         request_message_count=request_message_count,
+        prompt_id=prompt[0] if prompt else None,
+        prompt_version=prompt[1] if prompt else None,
     )
 
 
@@ -157,6 +163,16 @@ class MessageStore:
             parent_id = copy.id
         await self._session.flush()
         return parent_id
+
+    async def record_prompt(self, row: m.Message, prompt_id: UUID, version: int) -> None:
+        """Record on a reply stored by a send the prompt version its system prompt was
+        rendered from."""
+        await self._session.execute(
+            update(m.Message)
+            .where(m.Message.id == row.id)
+            .values(prompt_id=prompt_id, prompt_version=version)
+        )
+        row.prompt_id, row.prompt_version = prompt_id, version
 
     async def edit(self, row: m.Message, content: str) -> None:
         """Replace a message's text in place."""

@@ -9,22 +9,42 @@ from uuid import UUID
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ConflictError, ForbiddenError
+from api.errors import BadRequestError, ConflictError, ForbiddenError
 from api.generation.manager import GenerationManager
 from api.llm.router import ModelRouter
 from api.preconditions import IfMatch
+from api.prompts.resolve import check_thread_prompt
 from api.schemas.auth import Principal
 from api.schemas.params import ChatParams
 from api.schemas.threads import Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.schemas.tools import ClientFunction
 from api.schemas.views import to_thread
 from api.stores.messages import MessageStore, message_in
+from api.stores.prompts import PromptStore
 from api.stores.threads import ThreadStore
 from api.threads.cursor import ThreadCursor, decode_cursor, encode_cursor
 from api.tools.registry import ToolRegistry
 from api.unit_of_work import commit, run_unit
 from api.validation import check_model, check_no_nul, check_tools
 from db import models as m
+
+# The fields that say which system prompt a thread has.
+PROMPT_FIELDS = {"system_prompt", "prompt_id", "prompt_version", "prompt_variables"}
+
+
+def _prompt_state(row: m.Thread, changes: dict[str, Any]) -> dict[str, Any]:
+    """The prompt fields a thread will have after ``changes``: another prompt starts
+    from its latest version and no variables, unless the change says otherwise."""
+    prompt_id = changes.get("prompt_id", row.prompt_id)
+    keep = prompt_id is not None and prompt_id == row.prompt_id
+    return {
+        "system_prompt": changes.get("system_prompt", row.system_prompt),
+        "prompt_id": prompt_id,
+        "prompt_version": changes.get(
+            "prompt_version", (row.prompt_version or "latest") if keep else None
+        ),
+        "prompt_variables": changes.get("prompt_variables", row.prompt_variables if keep else None),
+    }
 
 
 class ThreadService:
@@ -45,6 +65,7 @@ class ThreadService:
         self._caller = caller
         self._threads = ThreadStore(session, caller.scope)
         self._messages = MessageStore(session)
+        self._prompts = PromptStore(session, caller.scope)
         self._models = models
         self._tools = tools
         self._generations = generations
@@ -63,13 +84,21 @@ class ThreadService:
     async def _create(
         self, data: ThreadCreate, model: str, tools: list[str | ClientFunction]
     ) -> Thread:
+        prompt = await self._prompt_settings(
+            {
+                "system_prompt": data.system_prompt,
+                "prompt_id": data.prompt_id,
+                "prompt_version": data.prompt_version,
+                "prompt_variables": data.prompt_variables,
+            }
+        )
         row = await self._threads.add(
             m.Thread(
                 id=uuid.uuid4(),
                 owner_id=self._caller.id,
                 title=data.title,
-                system_prompt=data.system_prompt,
                 default_system_prompt=data.default_system_prompt,
+                **prompt,
                 model=model,
                 params=msgspec.to_builtins(data.params or ChatParams()),
                 tools=msgspec.to_builtins(tools),
@@ -78,6 +107,36 @@ class ThreadService:
         )
         await commit(self._session, "the thread")
         return to_thread(row)
+
+    async def _prompt_settings(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The prompt columns of a thread in ``state`` (the four ``PROMPT_FIELDS``),
+        checked: a literal system prompt or a prompt of the caller's library, not both,
+        and variables that fill the version exactly."""
+        prompt_id, version = state["prompt_id"], state["prompt_version"]
+        variables = state["prompt_variables"] or {}
+        if prompt_id is None:
+            if version is not None or variables:
+                field = "prompt_version" if version is not None else "prompt_variables"
+                raise BadRequestError(f"{field} needs a prompt_id", extra={"field": field})
+            return {
+                "system_prompt": state["system_prompt"],
+                "prompt_id": None,
+                "prompt_version": None,
+                "prompt_variables": {},
+            }
+        if state["system_prompt"] is not None:
+            raise BadRequestError(
+                "a thread has either a system_prompt or a prompt_id, not both",
+                extra={"field": "system_prompt"},
+            )
+        number = None if version in (None, "latest") else version
+        await check_thread_prompt(self._prompts, prompt_id, number, variables)
+        return {
+            "system_prompt": None,
+            "prompt_id": prompt_id,
+            "prompt_version": number,
+            "prompt_variables": variables,
+        }
 
     async def list(self, limit: int, cursor: str | None, owner: UUID | None = None) -> ThreadPage:
         """A page of the caller's threads (an admin's: everyone's, or ``owner``'s),
@@ -129,6 +188,8 @@ class ThreadService:
             changes["params"] = msgspec.to_builtins(changes["params"])
         if "metadata" in changes:
             changes["metadata_"] = changes.pop("metadata")
+        if PROMPT_FIELDS & changes.keys():
+            changes.update(await self._prompt_settings(_prompt_state(row, changes)))
         row = await self._threads.change(row, changes)
         await commit(self._session, "the change")
         return to_thread(row)
@@ -171,6 +232,9 @@ class ThreadService:
                 title=f"{source.title} (fork)" if source.title else None,
                 system_prompt=source.system_prompt,
                 default_system_prompt=source.default_system_prompt,
+                prompt_id=source.prompt_id,
+                prompt_version=source.prompt_version,
+                prompt_variables=source.prompt_variables,
                 model=source.model,
                 params=source.params,
                 tools=source.tools,

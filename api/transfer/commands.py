@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
 from api.errors import NotFoundError, PlaygroundError
+from api.prompts.resolve import exported_prompt
 from api.settings import OFFLINE_MODEL, Settings
 from api.stores.exports import count_threads, stream_threads
 from api.tools.registry import default_registry
@@ -84,7 +85,8 @@ async def _export(url: str, args: argparse.Namespace, out: IO[bytes]) -> int:
             total = 1 if args.thread else await count_threads(session, None)
             with tqdm(total=total, unit="thread", file=sys.stderr) as progress:
                 async for thread, rows in stream_threads(session, None, args.thread):
-                    out.write(encode_thread(thread, rows, args.format, registry))
+                    prompt = await exported_prompt(session, thread)
+                    out.write(encode_thread(thread, rows, args.format, registry, prompt))
                     written += 1
                     progress.update()
     finally:

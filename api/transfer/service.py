@@ -16,6 +16,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import BadRequestError
+from api.prompts.resolve import exported_prompt
 from api.schemas.auth import Principal
 from api.schemas.threads import Thread
 from api.schemas.transfer import (
@@ -63,14 +64,21 @@ class Exported:
 
 
 def encode_thread(
-    thread: m.Thread, rows: list[m.Message], fmt: str, registry: ToolRegistry
+    thread: m.Thread,
+    rows: list[m.Message],
+    fmt: str,
+    registry: ToolRegistry,
+    library_prompt: str | None,
 ) -> bytes:
-    """``thread`` in ``fmt`` (``jsonl`` is the v1 document on one line)."""
+    """``thread`` in ``fmt`` (``jsonl`` is the v1 document on one line);
+    ``library_prompt`` is its prompt of the library, rendered."""
+    own = library_prompt if thread.prompt_id is not None else thread.system_prompt
     if fmt == "markdown":
-        return to_markdown(thread, rows).encode()
+        return to_markdown(thread, rows, own).encode()
     if fmt == "openai-jsonl":
-        return msgspec.json.encode(to_chat_line(thread, rows, registry)) + b"\n"
-    return msgspec.json.encode(to_document(thread, rows)) + (b"\n" if fmt == "jsonl" else b"")
+        line = to_chat_line(thread, rows, registry, library_prompt)
+        return msgspec.json.encode(line) + b"\n"
+    return msgspec.json.encode(to_document(thread, rows, own)) + (b"\n" if fmt == "jsonl" else b"")
 
 
 def parse_document(
@@ -140,14 +148,16 @@ class TransferService:
         """One thread in ``fmt``; a 404 for one out of the caller's scope."""
         thread = await ThreadStore(self._session, self._caller.scope).get(thread_id)
         rows = list((await MessageStore(self._session).tree(thread_id)).by_id.values())
-        return Exported(encode_thread(thread, rows, fmt, self._registry), MEDIA_TYPES[fmt])
+        prompt = await exported_prompt(self._session, thread)
+        return Exported(encode_thread(thread, rows, fmt, self._registry, prompt), MEDIA_TYPES[fmt])
 
     async def export_lines(self, fmt: BulkFormat) -> AsyncIterator[bytes]:
         """Every thread in the caller's scope, one line each, through a cursor in a
         session of its own that lives as long as the response's body."""
         async with self._session_factory() as session, session.begin():
             async for thread, rows in stream_threads(session, self._caller.scope):
-                yield encode_thread(thread, rows, fmt, self._registry)
+                prompt = await exported_prompt(session, thread)
+                yield encode_thread(thread, rows, fmt, self._registry, prompt)
 
     async def import_document(self, body: bytes) -> Thread:
         """Check the document whole, then store it as a new thread of the caller."""

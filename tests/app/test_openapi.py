@@ -68,6 +68,15 @@ STATUSES = {
     "importThread": {201, 400, 401, 503},
     "chatThread": {200} | GENERATING,
     "resumeChat": {200, 204, 400, 401, 404, 503},
+    "createPrompt": {201, 400, 401, 409, 413, 503},
+    "listPrompts": {200, 400, 401, 503},
+    "getPrompt": {200, 400, 401, 404, 503},
+    "updatePrompt": {200, 400, 401, 404, 409, 413, 503},
+    "deletePrompt": {204, 400, 401, 404, 503},
+    "createPromptVersion": {201, 400, 401, 404, 413, 503},
+    "listPromptVersions": {200, 400, 401, 404, 503},
+    "getPromptVersion": {200, 400, 401, 404, 503},
+    "diffPromptVersions": {200, 400, 401, 404, 503},
 }
 # /healthz answers its own body when the database is away, not the error body.
 HEALTH_503 = {"$ref": "#/components/schemas/Health"}

@@ -165,8 +165,10 @@ async def test_options_lists_every_method_of_each_documented_path(
     for template, item in document["paths"].items():
         documented = {method.upper() for method in item if method != "parameters"}
         path = template
-        for name in ("thread_id", "message_id", "key_id"):
+        for name in ("thread_id", "message_id", "key_id", "prompt_id"):
             path = path.replace("{" + name + "}", some_id)
+        for name in ("version", "old", "new"):
+            path = path.replace("{" + name + "}", "1")
         response = await client.options(path)
         assert response.status_code == 204, path
         allowed = {method.strip() for method in response.headers["allow"].split(",")}

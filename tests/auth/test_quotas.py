@@ -128,7 +128,9 @@ async def test_max_concurrent_replies_across_processes(
         busy = await new_thread(a, model="fake-small")
         other = await new_thread(b)
         # A reply that stalls after two chunks keeps running after its reader left.
-        await send_and_disconnect(a, busy, "hold on [[stall:2]]", stop_after_deltas=2)
+        await send_and_disconnect(
+            a, busy, "hold on [[stall:2]]", stop_after_deltas=2, count_words=True
+        )
         limited = await send(b, other, "me too")
         body = assert_limited(limited, "max_concurrent_replies", 1)
         assert body["extra"]["used"] == 1

@@ -96,7 +96,7 @@ async def test_a_token_lets_a_headerless_client_follow_a_running_reply(
     thread = await new_thread(alice, model="fake-small")
     # Started with the key and left running: the reply stalls after its third chunk.
     before, _, reply_id = await send_and_disconnect(
-        alice.http, thread, STALLED, stop_after_deltas=STALLED_DELTAS
+        alice.http, thread, STALLED, stop_after_deltas=STALLED_DELTAS, count_words=True
     )
     asked_at = int(time.time())
     issued = await alice.request("POST", f"/api/threads/{thread}/stream-token")

@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0011"
+HEAD = "0012"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -74,7 +74,8 @@ async def catalog(connection: AsyncConnection) -> dict[str, set[tuple[Any, ...]]
                 "SELECT table_name, column_name, data_type, is_nullable, column_default "
                 "FROM information_schema.columns WHERE table_schema = 'public' "
                 "AND table_name IN ('thread', 'message', 'generation', 'generation_event', "
-                "'principal', 'api_key', 'principal_usage', 'feed_event')",
+                "'principal', 'api_key', 'principal_usage', 'feed_event', 'model_request', "
+                "'prompt', 'prompt_version')",
             )
         ),
         "constraints": set(
@@ -120,6 +121,7 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
         "playground_feed_append",
         "playground_feed_thread",
         "playground_feed_child",
+        "playground_refuse_update",
     }
 
     await asyncio.to_thread(downgrade, url, "base")
@@ -235,6 +237,14 @@ async def test_catalog_matches_create_all(
         "pk_model_request",
         "fk_model_request_message_id_message",
         "fk_model_request_thread_id_thread",
+        "pk_prompt",
+        "fk_prompt_owner_id_principal",
+        "pk_prompt_version",
+        "fk_prompt_version_prompt_id_prompt",
+        "ck_prompt_version_positive",
+        "fk_thread_prompt_id_prompt",
+        "fk_thread_prompt_id_prompt_version",
+        "fk_message_prompt_id_prompt_version",
     } == constraint_names
     indexes = {name: definition for _, name, definition in from_migrations["indexes"]}
     assert "WHERE (status = 'in_progress'::text)" in indexes["uq_message_thread_id_in_progress"]

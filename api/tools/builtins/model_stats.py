@@ -3,9 +3,10 @@
 A prompt engineer comparing models asks "which one is faster, wordier, more often cut
 off by max_tokens?". Every reply row already records its model, token usage, finish
 reason, time to first token and duration, so one GROUP BY with ``percentile_cont``
-answers it per model, for this thread or all the owner's threads (never another
-principal's), over any recent window: no
-separate analytics store, and the same SQL works from psql.
+answers it per model (or per model and prompt version of the library, to see whether
+v3 gives shorter answers than v2), for this thread or all the owner's threads (never
+another principal's), over any recent window: no separate analytics store, and the
+same SQL works from psql.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import InstrumentedAttribute
 
 from api.tools.base import Tool, ToolContext
 from db.models import Message, Thread
@@ -36,6 +38,13 @@ class ModelStatsArgs(msgspec.Struct, forbid_unknown_fields=True):
         ]
         | None
     ) = None
+    by_prompt_version: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Also group by the prompt (library) version the replies were "
+            "generated with: compare prompt versions on each model."
+        ),
+    ] = False
 
 
 def _conditions(args: ModelStatsArgs, ctx: ToolContext) -> list[ColumnElement[bool]]:
@@ -57,28 +66,32 @@ def _conditions(args: ModelStatsArgs, ctx: ToolContext) -> list[ColumnElement[bo
 
 def _query(args: ModelStatsArgs, ctx: ToolContext) -> Any:
     conditions = _conditions(args, ctx)
+    keys: list[InstrumentedAttribute[Any]] = [Message.model]
+    if args.by_prompt_version:
+        keys += [Message.prompt_id, Message.prompt_version]
+    names = [key.key for key in keys]
     # Why a reply ended: its finish reason, or its status when it never finished.
     reason = func.coalesce(Message.finish_reason, Message.status).label("reason")
     per_reason = (
-        select(Message.model, reason, func.count().label("n"))
+        select(*keys, reason, func.count().label("n"))
         .where(*conditions)
-        .group_by(Message.model, reason)
+        .group_by(*keys, reason)
         .subquery()
     )
     reasons = (
         select(
-            per_reason.c.model,
+            *(per_reason.c[name] for name in names),
             func.jsonb_object_agg(per_reason.c.reason, per_reason.c.n, type_=JSONB).label(
                 "finish_reasons"
             ),
         )
-        .group_by(per_reason.c.model)
+        .group_by(*(per_reason.c[name] for name in names))
         .subquery()
     )
     timed = Message.duration_ms.is_not(None) & Message.completion_tokens.is_not(None)
     stats = (
         select(
-            Message.model,
+            *keys,
             func.count().label("replies"),
             func.sum(Message.prompt_tokens).label("prompt_tokens"),
             func.sum(Message.completion_tokens).label("completion_tokens"),
@@ -97,13 +110,15 @@ def _query(args: ModelStatsArgs, ctx: ToolContext) -> Any:
             ).label("tokens_per_second"),
         )
         .where(*conditions)
-        .group_by(Message.model)
+        .group_by(*keys)
         .subquery()
     )
+    # NULL prompt columns (replies without a prompt of the library) join as equal.
+    same = [reasons.c[name].is_not_distinct_from(stats.c[name]) for name in names]
     return (
         select(stats, reasons.c.finish_reasons)
-        .join(reasons, reasons.c.model == stats.c.model)
-        .order_by(stats.c.replies.desc(), stats.c.model)
+        .join(reasons, and_(*same))
+        .order_by(stats.c.replies.desc(), *(stats.c[name] for name in names))
     )
 
 
@@ -119,6 +134,14 @@ async def model_stats(args: ModelStatsArgs, ctx: ToolContext) -> dict[str, Any]:
     models = [
         {
             "model": row.model,
+            **(
+                {
+                    "prompt_id": row.prompt_id and str(row.prompt_id),
+                    "prompt_version": row.prompt_version,
+                }
+                if args.by_prompt_version
+                else {}
+            ),
             "replies": row.replies,
             "finish_reasons": row.finish_reasons,
             "prompt_tokens": row.prompt_tokens,
@@ -131,7 +154,12 @@ async def model_stats(args: ModelStatsArgs, ctx: ToolContext) -> dict[str, Any]:
         }
         for row in rows
     ]
-    return {"scope": args.scope, "since_hours": args.since_hours, "models": models}
+    return {
+        "scope": args.scope,
+        "since_hours": args.since_hours,
+        "by_prompt_version": args.by_prompt_version,
+        "models": models,
+    }
 
 
 TOOL = Tool(
@@ -139,7 +167,8 @@ TOOL = Tool(
     description=(
         "Compare how models behaved in this thread or all your threads: replies, finish reasons "
         "(e.g. how often cut off by max_tokens), token usage, time to first token "
-        "(p50/p95), duration and tokens per second."
+        "(p50/p95), duration and tokens per second; by_prompt_version also splits them by the "
+        "prompt library version the replies used."
     ),
     arguments=ModelStatsArgs,
     handler=model_stats,

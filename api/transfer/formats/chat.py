@@ -27,15 +27,22 @@ class ChatLine(msgspec.Struct, kw_only=True):
     tools: list[ToolSpec]
 
 
-def to_chat_line(thread: m.Thread, rows: Sequence[m.Message], registry: ToolRegistry) -> ChatLine:
+def to_chat_line(
+    thread: m.Thread,
+    rows: Sequence[m.Message],
+    registry: ToolRegistry,
+    library_prompt: str | None = None,
+) -> ChatLine:
     """The active branch as the model would be sent it (the system prompt as composed,
-    tool calls and their results), with the tools the thread offers."""
+    with ``library_prompt`` rendered from the thread's prompt of the library, tool calls
+    and their results), with the tools the thread offers."""
     tree = MessageTree(rows)
     tools = ThreadTools.of(thread)
     specs = registry.openai_specs(tools.builtin)
     specs.extend(client_spec(function) for function in tools.client.values())
     return ChatLine(
-        messages=model_context(thread, tree.path_to(thread.head_id), tools), tools=specs
+        messages=model_context(thread, tree.path_to(thread.head_id), tools, library_prompt),
+        tools=specs,
     )
 
 

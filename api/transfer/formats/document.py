@@ -25,8 +25,12 @@ from api.transfer.formats.checks import CheckedThread
 from db import models as m
 
 
-def to_document(thread: m.Thread, rows: Sequence[m.Message]) -> ThreadDocument:
-    """The whole tree of ``thread``, parents before children (oldest first)."""
+def to_document(
+    thread: m.Thread, rows: Sequence[m.Message], system_prompt: str | None
+) -> ThreadDocument:
+    """The whole tree of ``thread``, parents before children (oldest first), with
+    ``system_prompt`` (its literal one, or its prompt of the library rendered: a
+    document holds no reference to a prompt, which the importer may not have)."""
     tree = MessageTree(rows)
     ordered: list[m.Message] = []
     pending = list(reversed(tree.children[None]))
@@ -38,7 +42,7 @@ def to_document(thread: m.Thread, rows: Sequence[m.Message]) -> ThreadDocument:
     return ThreadDocument(
         format=THREAD_FORMAT,
         title=view.title,
-        system_prompt=view.system_prompt,
+        system_prompt=system_prompt,
         default_system_prompt=view.default_system_prompt,
         model=view.model,
         params=view.params,

@@ -13,11 +13,12 @@ from db import models as m
 _HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Tool"}
 
 
-def to_markdown(thread: m.Thread, rows: Sequence[m.Message]) -> str:
-    """The title, the thread's own system prompt, then each message of the active branch."""
+def to_markdown(thread: m.Thread, rows: Sequence[m.Message], system_prompt: str | None) -> str:
+    """The title, the thread's own system prompt (``system_prompt``: its literal one, or
+    its prompt of the library rendered), then each message of the active branch."""
     parts = [f"# {thread.title or 'Untitled thread'}", f"Model: `{thread.model}`"]
-    if thread.system_prompt:
-        parts.append(f"## System prompt\n\n{thread.system_prompt}")
+    if system_prompt:
+        parts.append(f"## System prompt\n\n{system_prompt}")
     for row in MessageTree(rows).path_to(thread.head_id):
         heading = _HEADINGS[row.role]
         if row.role == "tool" and row.tool_call_id:

@@ -226,3 +226,34 @@ export function followEvents(lastEventId, listener) {
 export function cancelReply(threadId) {
   return request("POST", `${threadPath(threadId)}/cancel`);
 }
+
+// ---- the prompt library ----
+
+function promptPath(promptId) {
+  return `/api/prompts/${encodeURIComponent(promptId)}`;
+}
+
+/** The caller's prompts by name (the first 100). */
+export function listPrompts() {
+  return request("GET", "/api/prompts?limit=100");
+}
+
+/** A new prompt with its version 1: `{name, template, variables?}`. */
+export function createPrompt(body) {
+  return request("POST", "/api/prompts", body);
+}
+
+/** A prompt's versions, newest first (the latest 100). */
+export function listPromptVersions(promptId) {
+  return request("GET", `${promptPath(promptId)}/versions?limit=100`);
+}
+
+/** The prompt's next version: `{template, variables?, note?}`. */
+export function createPromptVersion(promptId, body) {
+  return request("POST", `${promptPath(promptId)}/versions`, body);
+}
+
+/** `{diff}`: the unified diff from version `from` to version `to`. */
+export function diffPromptVersions(promptId, from, to) {
+  return request("GET", `${promptPath(promptId)}/versions/${from}/diff/${to}`);
+}

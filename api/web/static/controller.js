@@ -6,6 +6,7 @@ import * as api from "./api.js";
 import { conditional } from "./conditional.js";
 import { FeedSync } from "./feed.js";
 import { LiveReply, clearProgress, loadProgress, restoreProgress } from "./live.js";
+import { PromptLibrary } from "./prompt-library.js";
 import { describeSettings, threadChanges, titleOf } from "./store.js";
 
 /** @typedef {import("./store.js").Message} Message */
@@ -46,6 +47,7 @@ export class Controller {
     threads.bindSearch(this.guarded(this.search));
     threads.bindOpenResult(this.guarded(this.openSearchResult));
     settings.bindSave(this.guarded(this.saveSettings));
+    this.library = new PromptLibrary(views.prompts, (action) => this.guarded(action));
     composer.bindSend(this.guarded(this.send));
     composer.bindStop(this.guarded(this.stop));
     conversation.bindEdit(this.guarded(this.editMessage));
@@ -77,6 +79,7 @@ export class Controller {
     const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
     views.settings.setCatalog(models.data, tools.data);
     views.requests.setModels(models.data);
+    await this.library.load();
     await this.loadThreads();
     this.feeds.followList();
     const id = views.address.threadId();
@@ -237,6 +240,7 @@ export class Controller {
     views.address.show(threadId);
     this.showTitle();
     views.settings.show(thread);
+    await this.library.show(thread);
     this.showThreads();
     views.threads.close();
     this.render();
@@ -343,6 +347,7 @@ export class Controller {
     if (saved) this.applyThread(saved);
     if (!store.isOpen(threadId)) return;
     views.settings.show(store.thread);
+    await this.library.show(store.thread);
     views.settings.setStatus(saved ? "Saved" : "Kept theirs");
   }
 

@@ -9,11 +9,13 @@ import { ConversationView } from "./conversation-view.js";
 import { ErrorView } from "./error-view.js";
 import { LoginView } from "./login-view.js";
 import { RequestView } from "./request-view.js";
+import { PromptsView } from "./prompts-view.js";
 import { SettingsView } from "./settings-view.js";
 import { Store } from "./store.js";
 import { ThreadsView } from "./threads-view.js";
 import { TitleView } from "./title-view.js";
 
+const prompts = new PromptsView();
 const controller = new Controller(new Store(), {
   account: new AccountView(),
   address: new AddressView(),
@@ -23,7 +25,8 @@ const controller = new Controller(new Store(), {
   errors: new ErrorView(),
   login: new LoginView(),
   requests: new RequestView(),
-  settings: new SettingsView(),
+  prompts,
+  settings: new SettingsView(prompts),
   threads: new ThreadsView(),
   title: new TitleView(),
 });

@@ -6,7 +6,9 @@ import { byId, el } from "./dom.js";
 /** @typedef {import("./store.js").Thread} Thread */
 
 export class SettingsView {
-  constructor() {
+  /** @param {import("./prompts-view.js").PromptsView} prompts the prompt library's part of the form */
+  constructor(prompts) {
+    this.prompts = prompts;
     this.panel = byId("settings");
     this.toggle = byId("toggle-settings");
     this.form = byId("settings-form");
@@ -90,6 +92,7 @@ export class SettingsView {
       temperature: fields.temperature.value,
       maxTokens: fields.maxTokens.value,
       tools: [...fields.tools.querySelectorAll("input:checked")].map((box) => box.value),
+      ...this.prompts.values(),
     };
   }
 

@@ -166,6 +166,9 @@ export function titleOf(thread) {
  * @property {string} temperature empty for the model's default
  * @property {string} maxTokens empty for the model's default
  * @property {string[]} tools the built-in tools ticked
+ * @property {string|null} promptId the prompt of the library used instead of systemPrompt
+ * @property {number|"latest"} promptVersion
+ * @property {Object<string, string>} promptVariables the variables filled in
  */
 
 /**
@@ -179,8 +182,12 @@ export function threadChanges(thread, form) {
   setOrDelete(params, "max_tokens", form.maxTokens);
   // Client-defined functions have no checkbox in the form; keep them as they are.
   const clientFunctions = thread.tools.filter((tool) => typeof tool !== "string");
+  // A prompt of the library replaces the literal system prompt (the API takes one).
+  const prompt = form.promptId
+    ? { system_prompt: null, prompt_id: form.promptId, prompt_version: form.promptVersion, prompt_variables: form.promptVariables }
+    : { system_prompt: form.systemPrompt.trim() ? form.systemPrompt : null, prompt_id: null };
   return {
-    system_prompt: form.systemPrompt.trim() ? form.systemPrompt : null,
+    ...prompt,
     model: form.model,
     params,
     tools: [...form.tools, ...clientFunctions],
@@ -194,7 +201,9 @@ export function threadChanges(thread, form) {
 export function describeSettings(settings) {
   const tools = (settings.tools ?? []).map((tool) => (typeof tool === "string" ? tool : tool.name));
   return [
-    `System prompt: ${settings.system_prompt || "(none)"}`,
+    settings.prompt_id
+      ? `Prompt: ${settings.prompt_id} ${settings.prompt_version} ${JSON.stringify(settings.prompt_variables ?? {})}`
+      : `System prompt: ${settings.system_prompt || "(none)"}`,
     `Model: ${settings.model}`,
     `Params: ${JSON.stringify(settings.params ?? {})}`,
     `Tools: ${tools.join(", ") || "(none)"}`,

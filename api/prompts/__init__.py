@@ -1,0 +1,1 @@
+"""The prompt library: named prompts with numbered, immutable versions."""
