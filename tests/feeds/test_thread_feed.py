@@ -197,6 +197,11 @@ async def test_unknown_thread_and_bad_ids_are_refused(client: httpx.AsyncClient)
     )
     assert response.status_code == 400
     assert response.json()["extra"] == {"field": "Last-Event-ID"}
+    # A bare number (no transaction id) is not a position either.
+    response = await client.get(f"/api/threads/{thread_id}/events?last_event_id=12")
+    assert response.status_code == 400
+    assert response.json()["extra"] == {"field": "last_event_id"}
+    assert "'12' is not an event id of this feed" in response.json()["detail"]
 
 
 async def test_changes_older_than_the_retention_are_pruned(
