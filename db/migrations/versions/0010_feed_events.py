@@ -17,7 +17,8 @@ row carries ``xid``, the id of the transaction that wrote it, and readers order 
 (every transaction with a smaller id has ended, so that set of rows is final). A row
 that appears later has an ``xid`` at least that ``xmin``, above every row already read,
 so a reader resuming after ``(xid, id)`` never misses or repeats one, while writers
-commit concurrently.
+commit concurrently. (PostgreSQL itself still orders the COMMITs of transactions that
+``NOTIFY``: it holds a server-wide lock on its notification queue until each ends.)
 
 Kept quiet on purpose: a reply's text written in batches while it streams (status
 ``in_progress`` before and after) makes no event, since tabs read the text from the
