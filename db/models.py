@@ -37,7 +37,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -400,21 +402,37 @@ FEED_KINDS = (
 )
 
 
+class Xid8(UserDefinedType[int]):
+    """Postgres's 64-bit transaction id (``xid8``), which never wraps around."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        """The column's type in DDL."""
+        return "xid8"
+
+
+# So that reflection (Alembic's comparison of the models with the database) knows it.
+ischema_names["xid8"] = Xid8
+
+
 class FeedEvent(Base):
     """One change of a thread for the live feeds, append-only.
 
     Appended only by the triggers of migration 0010 on ``thread``, ``message`` and
-    ``generation`` (so every writer, psql included, produces them), in the order the
-    changes became visible; pruned after the event retention. No foreign key: a
-    ``thread.deleted`` row outlives its thread. ``subject_id`` is the thread, message or
-    generation the change is about.
+    ``generation`` (so every writer, psql included, produces them); pruned after the
+    event retention. No foreign key: a ``thread.deleted`` row outlives its thread.
+    ``subject_id`` is the thread, message or generation the change is about; ``xid`` the
+    transaction that wrote the row: readers take rows in ``(xid, id)`` order, only those
+    of transactions that have all ended (``api.stores.feed``).
     """
 
     __tablename__ = "feed_event"
     __table_args__ = (
         CheckConstraint(_in_list("kind", FEED_KINDS), name="kind"),
-        Index("ix_feed_event_thread_id_id", "thread_id", "id"),
-        Index("ix_feed_event_owner_id_id", "owner_id", "id"),
+        Index("ix_feed_event_thread_id_xid_id", "thread_id", "xid", "id"),
+        Index("ix_feed_event_owner_id_xid_id", "owner_id", "xid", "id"),
+        Index("ix_feed_event_xid_id", "xid", "id"),
         Index("ix_feed_event_created_at", "created_at"),
     )
 
@@ -423,6 +441,7 @@ class FeedEvent(Base):
     owner_id: Mapped[uuid.UUID]
     kind: Mapped[str] = mapped_column(Text)
     subject_id: Mapped[uuid.UUID]
+    xid: Mapped[int] = mapped_column(Xid8, server_default=func.pg_current_xact_id())
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.clock_timestamp()
     )

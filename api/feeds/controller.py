@@ -18,13 +18,12 @@ from api.feeds.service import FeedService
 from api.http.openapi import errors, operation_class
 from api.http.sse import sse_response
 from api.schemas.auth import StreamToken
-from api.schemas.feed import parse_feed_id
+from api.schemas.feed import FEED_ID_PATTERN, FeedPosition, parse_feed_id
 from api.streams.deps import provide_stream_access
 from api.streams.service import StreamAccess
 from db.models import FEED_KINDS
 
-FEED_ID_PATTERN = "^[0-9]{1,18}$"
-_ID_DOC = "The id of the last event received (a number); resume after it."
+_ID_DOC = "The id of the last event received (as its `id:` gave it); resume after it."
 LastFeedIdHeader = Annotated[
     str,
     HeaderParameter(
@@ -62,24 +61,24 @@ FEED_EVENT = Schema(
         "event": Schema(type=OpenAPIType.STRING, enum=list(FEED_KINDS)),
         "data": Schema(type=OpenAPIType.STRING, content_media_type="application/json"),
     },
-    description="One change: `id:` (its number), `event:` (its kind) and JSON `data:` (README"
-    ' "Live feeds"). The stream does not end by itself.',
+    description="One change: `id:` (its place in the log, `<xid>-<id>`), `event:` (its"
+    ' kind) and JSON `data:` (README "Live feeds"). The stream does not end by itself.',
 )
 _FEED_OK = ResponseSpec(
     data_container=None, description="The changes after the given id, then live ones"
 )
 
 
-def _after(header: str, query: str) -> int | None:
-    """The log id to resume after, from the header (else the query parameter)."""
+def _after(header: str, query: str) -> FeedPosition | None:
+    """The place in the log to resume after, from the header (else the query parameter)."""
     for field, value in (("Last-Event-ID", header), ("last_event_id", query)):
         if not value:
             continue
         position = parse_feed_id(value)
         if position is None:
             raise BadRequestError(
-                f"{field} {value!r} is not an event id of this feed (a number, as in the"
-                " events' `id:`)",
+                f"{field} {value!r} is not an event id of this feed (`<xid>-<id>`, as in"
+                " the events' `id:`)",
                 extra={"field": field},
             )
         return position

@@ -54,7 +54,7 @@ async def render(session: AsyncSession, rows: list[FeedRow]) -> bytes:
         else:  # thread.deleted
             payload = ThreadDeleted(thread_id=row.thread_id)
         if payload is not None:
-            frames.append(feed_frame(row.id, row.kind, payload))
+            frames.append(feed_frame(row.position, row.kind, payload))
     return b"".join(frames)
 
 

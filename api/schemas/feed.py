@@ -1,14 +1,17 @@
 """The events of the live feeds (README "Live feeds"): payloads and frames (the kinds
 are ``db.models.FEED_KINDS``).
 
-An event's ``id:`` is its ``feed_event`` id, a number that grows with every change, so
-``Last-Event-ID`` resumes after it. Its data is the current representation of what
+An event's ``id:`` is its place in the change log, ``<xid>-<id>`` (the transaction that
+wrote its ``feed_event`` row, and the row's id), opaque to clients: ``Last-Event-ID``
+resumes after it. Its data is the current representation of what
 changed, read from the rows when the event is sent (the bodies the REST API answers),
 or the ids of what was deleted.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
@@ -52,30 +55,51 @@ class GenerationChanged(msgspec.Struct, kw_only=True, omit_defaults=True):
     stream_url: str | None = None
 
 
+# The largest bigint: the ``id`` part of a position before every row of a transaction.
+MAX_ROW_ID = 2**63 - 1
+FEED_ID_PATTERN = "^[0-9]{1,19}-[0-9]{1,19}$"
+_FEED_ID = re.compile(FEED_ID_PATTERN)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FeedPosition:
+    """A place in the change log, in the order feeds read it: by the id of the
+    transaction that wrote a row (``xid``), then by the row's id."""
+
+    xid: int
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.xid}-{self.id}"
+
+
+def parse_feed_id(value: str) -> FeedPosition | None:
+    """The position an SSE ``id:`` of a feed names, or None if it is not one."""
+    if _FEED_ID.fullmatch(value) is None:
+        return None
+    xid, row_id = (int(part) for part in value.split("-"))
+    if xid > MAX_ROW_ID or row_id > MAX_ROW_ID:
+        return None
+    return FeedPosition(xid, row_id)
+
+
 FeedPayload = ThreadChanged | ThreadDeleted | MessageChanged | MessageDeleted | GenerationChanged
 
 # Sent while nothing happens, so that proxies and clients see the connection alive.
 KEEPALIVE_FRAME = b": keep-alive\n\n"
 
 
-def opening_frame(position: int) -> bytes:
+def opening_frame(position: FeedPosition) -> bytes:
     """The first frame of a feed: reconnect after a second, and from ``position`` (an
     ``id:`` without data dispatches no event, but EventSource keeps it as its last id, so
     a reconnection before any change misses none)."""
-    return b"retry: 1000\nid: %d\n\n" % position
+    return b"retry: 1000\nid: %s\n\n" % str(position).encode()
 
 
-def feed_frame(event_id: int, kind: str, payload: FeedPayload) -> bytes:
+def feed_frame(position: FeedPosition, kind: str, payload: FeedPayload) -> bytes:
     """An event as its SSE frame (msgspec writes the JSON on one line)."""
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (
-        event_id,
+    return b"id: %s\nevent: %s\ndata: %s\n\n" % (
+        str(position).encode(),
         kind.encode(),
         msgspec.json.encode(payload),
     )
-
-
-def parse_feed_id(value: str) -> int | None:
-    """The log id an SSE ``id:`` of a feed names, or None if it is not one."""
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        return None
-    return int(value)

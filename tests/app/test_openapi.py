@@ -149,7 +149,7 @@ def test_feeds_are_documented_as_event_streams_of_changes(operation_id: str) -> 
     content = OPERATIONS[operation_id]["responses"]["200"]["content"]
     event = content["text/event-stream"]["schema"]
     assert event["required"] == ["id", "event", "data"]
-    assert event["properties"]["id"]["pattern"] == "^[0-9]{1,18}$"
+    assert event["properties"]["id"]["pattern"] == "^[0-9]{1,19}-[0-9]{1,19}$"
     assert {"thread.created", "message.updated", "generation.started"} <= set(
         event["properties"]["event"]["enum"]
     )

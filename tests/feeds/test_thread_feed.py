@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.schemas.feed import parse_feed_id
 from api.stores.feed import FeedStore
 from tests.fixtures.app import stream_events
 from tests.fixtures.feeds import FeedReader
@@ -61,8 +62,9 @@ async def test_a_send_shows_its_messages_generation_and_head(client: httpx.Async
     assert reader.of("generation.finished") == [
         {"thread_id": thread_id, "generation_id": started["generation_id"], "message_id": reply_id}
     ]
-    # Event ids are increasing numbers; the list-only kinds are not in a thread's feed.
-    ids = [int(event.id) for event in reader.events]
+    # Event ids are increasing positions; the list-only kinds are not in a thread's feed.
+    ids = [position for e in reader.events if (position := parse_feed_id(e.id)) is not None]
+    assert len(ids) == len(reader.events)
     assert ids == sorted(set(ids))
     assert "thread.activity" not in kinds
 
@@ -139,6 +141,8 @@ async def test_last_event_id_replays_exactly_the_missed_events(
         seen = await reader.until(lambda events: len(events) == 2)
     assert [e.event for e in seen] == ["message.created", "head.changed"]
     last_seen = seen[-1].id
+    after = parse_feed_id(last_seen)
+    assert after is not None
 
     # Missed while disconnected:
     second = await store(client, thread_id, "two")
@@ -147,10 +151,11 @@ async def test_last_event_id_replays_exactly_the_missed_events(
         missed = (
             await connection.execute(
                 text(
-                    "SELECT id::text, kind FROM feed_event WHERE thread_id = :thread"
-                    " AND id > :after AND kind <> 'thread.activity' ORDER BY id"
+                    "SELECT xid || '-' || id, kind FROM feed_event WHERE thread_id = :thread"
+                    " AND (xid, id) > (CAST(:xid AS xid8), :id)"
+                    " AND kind <> 'thread.activity' ORDER BY xid, id"
                 ),
-                {"thread": thread_id, "after": int(last_seen)},
+                {"thread": thread_id, "xid": after.xid, "id": after.id},
             )
         ).all()
     assert [kind for _, kind in missed] == ["message.created", "head.changed", "message.updated"]
@@ -192,6 +197,11 @@ async def test_unknown_thread_and_bad_ids_are_refused(client: httpx.AsyncClient)
     )
     assert response.status_code == 400
     assert response.json()["extra"] == {"field": "Last-Event-ID"}
+    # A bare number (no transaction id) is not a position either.
+    response = await client.get(f"/api/threads/{thread_id}/events?last_event_id=12")
+    assert response.status_code == 400
+    assert response.json()["extra"] == {"field": "last_event_id"}
+    assert "'12' is not an event id of this feed" in response.json()["detail"]
 
 
 async def test_changes_older_than_the_retention_are_pruned(

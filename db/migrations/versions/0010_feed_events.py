@@ -11,12 +11,14 @@ process, the stores, ``playground_send`` and psql alike. Each trigger also sends
 ``pg_notify`` on ``playground_feed`` with ``<thread id>:<owner id>``; readers take the
 rows themselves (a notification is only a wake-up).
 
-The triggers are constraint triggers deferred to COMMIT, and the one function that
-appends takes a transaction-level advisory lock first: from then until its COMMIT no
-other transaction appends, so ids increase in the order their rows become visible and a
-reader that saw id N never finds a smaller id appearing later. The lock is held only
-while committing, and a transaction holding it takes no other lock, so it cannot
-deadlock.
+The triggers are constraint triggers deferred to COMMIT, and they take no lock: every
+row carries ``xid``, the id of the transaction that wrote it, and readers order rows by
+``(xid, id)`` and read only those whose ``xid`` is below the ``xmin`` of their snapshot
+(every transaction with a smaller id has ended, so that set of rows is final). A row
+that appears later has an ``xid`` at least that ``xmin``, above every row already read,
+so a reader resuming after ``(xid, id)`` never misses or repeats one, while writers
+commit concurrently. (PostgreSQL itself still orders the COMMITs of transactions that
+``NOTIFY``: it holds a server-wide lock on its notification queue until each ends.)
 
 Kept quiet on purpose: a reply's text written in batches while it streams (status
 ``in_progress`` before and after) makes no event, since tabs read the text from the
@@ -36,6 +38,17 @@ down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
+class Xid8(sa.types.UserDefinedType[int]):
+    """Postgres's 64-bit transaction id, which never wraps around."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        """The column's type in DDL."""
+        return "xid8"
+
+
 FEED_KINDS = (
     "thread.created",
     "thread.updated",
@@ -54,8 +67,6 @@ CREATE FUNCTION playground_feed_append(
     p_thread_id uuid, p_owner_id uuid, p_kinds text[], p_subject_id uuid
 ) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    -- Held to the end of this COMMIT: appends become visible in the order of their ids.
-    PERFORM pg_advisory_xact_lock(hashtext('playground_feed'));
     INSERT INTO feed_event (thread_id, owner_id, kind, subject_id)
     SELECT p_thread_id, p_owner_id, kind, p_subject_id FROM unnest(p_kinds) AS kind;
     PERFORM pg_notify('playground_feed', p_thread_id::text || ':' || p_owner_id::text);
@@ -165,6 +176,7 @@ def upgrade() -> None:
         sa.Column("owner_id", postgresql.UUID(as_uuid=True), nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("subject_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("xid", Xid8(), server_default=sa.text("pg_current_xact_id()"), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -174,8 +186,10 @@ def upgrade() -> None:
         sa.CheckConstraint(f"kind IN ({kinds})", name=op.f("ck_feed_event_kind")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_event")),
     )
-    op.create_index("ix_feed_event_thread_id_id", "feed_event", ["thread_id", "id"])
-    op.create_index("ix_feed_event_owner_id_id", "feed_event", ["owner_id", "id"])
+    # What the readers scan: one thread's rows, one owner's, or (an admin) everyone's.
+    op.create_index("ix_feed_event_thread_id_xid_id", "feed_event", ["thread_id", "xid", "id"])
+    op.create_index("ix_feed_event_owner_id_xid_id", "feed_event", ["owner_id", "xid", "id"])
+    op.create_index("ix_feed_event_xid_id", "feed_event", ["xid", "id"])
     op.create_index("ix_feed_event_created_at", "feed_event", ["created_at"])
     op.execute(CREATE_APPEND)
     op.execute(CREATE_THREAD_TRIGGER)
