@@ -19,22 +19,34 @@ its socket's send buffer, and never holds up the generation or other followers
 (publishing never waits for a follower). Once the generation has ended, its events are
 all in Postgres and nothing else holds its log, the log is freed even if such a client
 is still connected; when that client reads again it gets the rest from Postgres.
+
+**Reconnecting.** The first batch a follower writes starts with ``retry:``, so an
+``EventSource`` that loses the connection reconnects after a second (with
+``Last-Event-ID``) rather than after its own default of a few seconds; and a comment
+line goes out after ``KEEPALIVE_S`` without a batch (a model thinking, a tool running),
+so proxies and clients do not take the quiet connection for a dead one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
 
+import anyio
 import msgspec
 
 from api.generation.stream import GenerationStream
-from api.schemas.events import Event, MessageDelta, sse_frame
+from api.schemas.events import RETRY_FIELD, Event, MessageDelta, sse_frame
+from api.schemas.feed import KEEPALIVE_FRAME
 
 # A batch stops growing past this many bytes, so a follower far behind writes the log
 # in pieces instead of one buffer the size of the reply.
 MAX_BATCH_BYTES = 64 * 1024
+# How long a follower stays silent before it writes a keep-alive comment (as the live
+# feeds do).
+KEEPALIVE_S = 15.0
 
 _decode_delta = msgspec.json.Decoder(MessageDelta).decode
 
@@ -119,3 +131,37 @@ def stored_frames(prefix: bytes, events: list[Event]) -> Iterator[bytes]:
             parts, size = [], 0
     if parts:
         yield b"".join(parts)
+
+
+async def with_keepalives(
+    batches: AsyncGenerator[bytes, None], interval_s: float = KEEPALIVE_S
+) -> AsyncGenerator[bytes, None]:
+    """``batches`` with ``retry:`` before the first one (it joins the first event's
+    block, so no empty event is dispatched) and a keep-alive comment after each
+    ``interval_s`` without a batch.
+
+    The next batch is awaited in a task of its own, so a keep-alive never cancels (and
+    so never breaks) ``batches``; it is asked for only once the previous one was
+    taken, so a slow client still holds at most one batch.
+    """
+    step: asyncio.Future[bytes] | None = None
+    prefix = RETRY_FIELD
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(batches))
+            while not (await asyncio.wait({step}, timeout=interval_s))[0]:
+                yield KEEPALIVE_FRAME
+            try:
+                batch = step.result()
+            except StopAsyncIteration:
+                return
+            yield prefix + batch
+            prefix = b""
+    finally:
+        if step is not None and not step.done():
+            step.cancel()
+            # Wait for it to stop, even while this follower is being cancelled, so
+            # that ``batches`` is not running when it is closed.
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait({step})
+        await batches.aclose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from uuid import UUID
 
 import anyio
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import metrics
 from api.errors import ConflictError
 from api.generation.event_writer import EventWriter
-from api.generation.feed import Cursor, local_frames, stored_frames
+from api.generation.feed import Cursor, local_frames, stored_frames, with_keepalives
 from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationRunner
 from api.generation.plan import GenerationPlan
@@ -190,11 +190,14 @@ class GenerationManager:
             for event in events:
                 yield event
 
-    async def frames(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[bytes]:
+    def frames(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[bytes]:
         """``follow`` as SSE bytes ready to write, in batches (``api.generation.feed``):
         the shared frames of a local generation, coalesced when this follower is behind,
         then, once the generation's log is gone (or for another process's), from
-        Postgres."""
+        Postgres; with ``retry:`` first and keep-alive comments while nothing comes."""
+        return with_keepalives(self._frames(generation_id, after_seq))
+
+    async def _frames(self, generation_id: UUID, after_seq: int) -> AsyncGenerator[bytes, None]:
         cursor = Cursor(after_seq)
         local = self._weak_local(generation_id)
         if local is not None:
