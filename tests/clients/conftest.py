@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.node import node_with_packages
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.upstream import REPO_ROOT
 
@@ -47,17 +47,7 @@ def http(server: ServerProcess) -> Iterator[httpx.Client]:
 def node() -> str:
     """The ``node`` binary, once ``tests/ts_client`` has its packages (installed from
     its lockfile here when missing); else a loud skip."""
-    binary, npm = shutil.which("node"), shutil.which("npm")
-    if binary is None or npm is None:
-        pytest.skip(
-            "TS CLIENT TESTS SKIPPED: `node` or `npm` not found; install Node.js "
-            "(apt-get install nodejs npm)"
-        )
-    if not (CLIENT_DIR / "node_modules" / "openapi-fetch").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True, timeout=600
-        )
-    return binary
+    return node_with_packages(CLIENT_DIR, "openapi-fetch", "TS CLIENT TESTS SKIPPED")
 
 
 def run_node(node: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
