@@ -24,12 +24,12 @@ is still connected; when that client reads again it gets the rest from Postgres.
 ``EventSource`` that loses the connection reconnects after a second (with
 ``Last-Event-ID``) rather than after its own default of a few seconds; and a comment
 line goes out after ``KEEPALIVE_S`` without a batch (a model thinking, a tool running),
-so proxies and clients do not take the quiet connection for a dead one.
+so proxies and clients do not take the quiet connection for a dead one (both where a
+follower waits, so the path of the chunks pays nothing for them).
 """
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -99,9 +99,12 @@ def _next_frame(stream: GenerationStream, start: int, end: int, budget: int) -> 
     return sse_frame(stream.frame_prefix, stop, "message.delta", merged), stop
 
 
-async def local_frames(ref: weakref.ref[GenerationStream], cursor: Cursor) -> AsyncIterator[bytes]:
+async def local_frames(
+    ref: weakref.ref[GenerationStream], cursor: Cursor, keepalive_s: float = KEEPALIVE_S
+) -> AsyncIterator[bytes]:
     """Batches of a generation of this process after ``cursor.position``, until its end
     (``cursor.ended``), or until its log is freed: then the caller goes on from Postgres.
+    A keep-alive comment when nothing came for ``keepalive_s``.
 
     ``ref`` is weak and the strong reference is dropped before every ``yield``: the
     follower keeps the log alive only while it reads it or waits, caught up, for more.
@@ -115,7 +118,11 @@ async def local_frames(ref: weakref.ref[GenerationStream], cursor: Cursor) -> As
             cursor.ended = True
             return
         else:
-            await stream.changed()
+            with anyio.move_on_after(keepalive_s) as waiting:
+                await stream.changed()
+            if waiting.cancelled_caught:
+                del stream
+                yield KEEPALIVE_FRAME
 
 
 def stored_frames(prefix: bytes, events: list[Event]) -> Iterator[bytes]:
@@ -133,35 +140,16 @@ def stored_frames(prefix: bytes, events: list[Event]) -> Iterator[bytes]:
         yield b"".join(parts)
 
 
-async def with_keepalives(
-    batches: AsyncGenerator[bytes, None], interval_s: float = KEEPALIVE_S
-) -> AsyncGenerator[bytes, None]:
-    """``batches`` with ``retry:`` before the first one (it joins the first event's
-    block, so no empty event is dispatched) and a keep-alive comment after each
-    ``interval_s`` without a batch.
-
-    The next batch is awaited in a task of its own, so a keep-alive never cancels (and
-    so never breaks) ``batches``; it is asked for only once the previous one was
-    taken, so a slow client still holds at most one batch.
-    """
-    step: asyncio.Future[bytes] | None = None
+async def with_retry(batches: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """``batches`` with ``retry:`` before the first batch of events (it joins the first
+    event's block, so no empty event is dispatched for it)."""
     prefix = RETRY_FIELD
     try:
-        while True:
-            step = asyncio.ensure_future(anext(batches))
-            while not (await asyncio.wait({step}, timeout=interval_s))[0]:
-                yield KEEPALIVE_FRAME
-            try:
-                batch = step.result()
-            except StopAsyncIteration:
-                return
-            yield prefix + batch
+        async for batch in batches:
+            if batch is KEEPALIVE_FRAME:
+                yield batch
+                continue
+            yield prefix + batch if prefix else batch
             prefix = b""
     finally:
-        if step is not None and not step.done():
-            step.cancel()
-            # Wait for it to stop, even while this follower is being cancelled, so
-            # that ``batches`` is not running when it is closed.
-            with anyio.CancelScope(shield=True):
-                await asyncio.wait({step})
         await batches.aclose()

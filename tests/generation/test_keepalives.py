@@ -1,65 +1,59 @@
-"""What a follower writes around a generation's batches (``with_keepalives``): ``retry:``
-joined to the first batch, and a keep-alive comment while nothing comes, without
-disturbing the batches themselves; closing it closes them (no HTTP, no database)."""
+"""What a follower writes around a generation's events (no HTTP, no database): a
+keep-alive comment while it waits with nothing to send, and ``retry:`` joined to the
+first batch of events (``api.generation.feed``)."""
 
 from __future__ import annotations
 
+import uuid
+import weakref
 from collections.abc import AsyncGenerator
 
-import anyio
-
-from api.generation.feed import KEEPALIVE_S, with_keepalives
+from api.generation.feed import KEEPALIVE_S, Cursor, local_frames, with_retry
+from api.generation.stream import GenerationStream
 from api.schemas.feed import KEEPALIVE_FRAME
 
 FIRST = b"id: g:1\nevent: message.created\ndata: {}\n\n"
 SECOND = b"id: g:2\nevent: done\ndata: {}\n\n"
 
 
-class Batches:
-    """Two batches with a wait between them the test ends; records being closed."""
+async def test_a_waiting_follower_sends_keepalives_and_then_the_events() -> None:
+    stream = GenerationStream(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+    stream.publish("message.created", "{}")
+    cursor = Cursor(0)
+    frames = local_frames(weakref.ref(stream), cursor, keepalive_s=0.01)
+    assert await anext(frames) == stream.frames[0]
+    # Nothing is published: a comment after each interval, and the follower still waits.
+    assert [await anext(frames) for _ in range(3)] == [KEEPALIVE_FRAME] * 3
+    stream.publish("done", "{}")
+    stream.mark_finished()
+    rest = [frame async for frame in frames]
+    assert [frame for frame in rest if frame != KEEPALIVE_FRAME] == [stream.frames[1]]
+    assert (cursor.position, cursor.ended) == (2, True)
 
-    def __init__(self) -> None:
-        self.go_on = anyio.Event()
-        self.closed = False
 
-    async def run(self) -> AsyncGenerator[bytes, None]:
-        try:
-            yield FIRST
-            await self.go_on.wait()
-            yield SECOND
-        finally:
-            self.closed = True
+async def _batches(closed: list[bool]) -> AsyncGenerator[bytes, None]:
+    try:
+        yield KEEPALIVE_FRAME
+        yield FIRST
+        yield KEEPALIVE_FRAME
+        yield SECOND
+    finally:
+        closed.append(True)
 
 
-async def test_retry_comes_first_and_keepalives_fill_the_silence() -> None:
-    batches = Batches()
-    written = with_keepalives(batches.run(), interval_s=0.01)
-    assert await anext(written) == b"retry: 1000\n" + FIRST
-    # Nothing comes: a comment after each interval, and the generator still waits.
-    assert [await anext(written) for _ in range(3)] == [KEEPALIVE_FRAME] * 3
-    batches.go_on.set()
-    rest = [frame async for frame in written]
-    assert rest[-1] == SECOND
-    assert set(rest[:-1]) <= {KEEPALIVE_FRAME}
-    assert batches.closed
+async def test_retry_joins_the_first_batch_of_events_only() -> None:
+    closed: list[bool] = []
+    written = [frame async for frame in with_retry(_batches(closed))]
+    assert written == [KEEPALIVE_FRAME, b"retry: 1000\n" + FIRST, KEEPALIVE_FRAME, SECOND]
+    assert closed == [True]
 
 
 async def test_closing_the_follower_closes_its_batches() -> None:
-    batches = Batches()
-    written = with_keepalives(batches.run(), interval_s=0.01)
+    closed: list[bool] = []
+    written = with_retry(_batches(closed))
     await anext(written)
-    assert await anext(written) == KEEPALIVE_FRAME
     await written.aclose()
-    assert batches.closed
-
-
-async def test_a_cancelled_follower_closes_its_batches() -> None:
-    batches = Batches()
-    written = with_keepalives(batches.run())
-    await anext(written)
-    with anyio.move_on_after(0.05):
-        await anext(written)  # waits for the second batch (or a keep-alive, far off)
-    assert batches.closed
+    assert closed == [True]
 
 
 def test_the_interval_is_the_documented_one() -> None:
