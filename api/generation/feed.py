@@ -19,22 +19,34 @@ its socket's send buffer, and never holds up the generation or other followers
 (publishing never waits for a follower). Once the generation has ended, its events are
 all in Postgres and nothing else holds its log, the log is freed even if such a client
 is still connected; when that client reads again it gets the rest from Postgres.
+
+**Reconnecting.** The first batch a follower writes starts with ``retry:``, so an
+``EventSource`` that loses the connection reconnects after a second (with
+``Last-Event-ID``) rather than after its own default of a few seconds; and a comment
+line goes out after ``KEEPALIVE_S`` without a batch (a model thinking, a tool running),
+so proxies and clients do not take the quiet connection for a dead one (both where a
+follower waits, so the path of the chunks pays nothing for them).
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
 
+import anyio
 import msgspec
 
 from api.generation.stream import GenerationStream
-from api.schemas.events import Event, MessageDelta, sse_frame
+from api.schemas.events import RETRY_FIELD, Event, MessageDelta, sse_frame
+from api.schemas.feed import KEEPALIVE_FRAME
 
 # A batch stops growing past this many bytes, so a follower far behind writes the log
 # in pieces instead of one buffer the size of the reply.
 MAX_BATCH_BYTES = 64 * 1024
+# How long a follower stays silent before it writes a keep-alive comment (as the live
+# feeds do).
+KEEPALIVE_S = 15.0
 
 _decode_delta = msgspec.json.Decoder(MessageDelta).decode
 
@@ -87,9 +99,12 @@ def _next_frame(stream: GenerationStream, start: int, end: int, budget: int) -> 
     return sse_frame(stream.frame_prefix, stop, "message.delta", merged), stop
 
 
-async def local_frames(ref: weakref.ref[GenerationStream], cursor: Cursor) -> AsyncIterator[bytes]:
+async def local_frames(
+    ref: weakref.ref[GenerationStream], cursor: Cursor, keepalive_s: float = KEEPALIVE_S
+) -> AsyncIterator[bytes]:
     """Batches of a generation of this process after ``cursor.position``, until its end
     (``cursor.ended``), or until its log is freed: then the caller goes on from Postgres.
+    A keep-alive comment when nothing came for ``keepalive_s``.
 
     ``ref`` is weak and the strong reference is dropped before every ``yield``: the
     follower keeps the log alive only while it reads it or waits, caught up, for more.
@@ -103,7 +118,11 @@ async def local_frames(ref: weakref.ref[GenerationStream], cursor: Cursor) -> As
             cursor.ended = True
             return
         else:
-            await stream.changed()
+            with anyio.move_on_after(keepalive_s) as waiting:
+                await stream.changed()
+            if waiting.cancelled_caught:
+                del stream
+                yield KEEPALIVE_FRAME
 
 
 def stored_frames(prefix: bytes, events: list[Event]) -> Iterator[bytes]:
@@ -119,3 +138,18 @@ def stored_frames(prefix: bytes, events: list[Event]) -> Iterator[bytes]:
             parts, size = [], 0
     if parts:
         yield b"".join(parts)
+
+
+async def with_retry(batches: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """``batches`` with ``retry:`` before the first batch of events (it joins the first
+    event's block, so no empty event is dispatched for it)."""
+    prefix = RETRY_FIELD
+    try:
+        async for batch in batches:
+            if batch is KEEPALIVE_FRAME:
+                yield batch
+                continue
+            yield prefix + batch if prefix else batch
+            prefix = b""
+    finally:
+        await batches.aclose()

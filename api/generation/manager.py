@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from uuid import UUID
 
 import anyio
@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import metrics
 from api.errors import ConflictError
 from api.generation.event_writer import EventWriter
-from api.generation.feed import Cursor, local_frames, stored_frames
+from api.generation.feed import KEEPALIVE_S, Cursor, local_frames, stored_frames, with_retry
 from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationRunner
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
 from api.schemas.events import Event, frame_prefix
+from api.schemas.feed import KEEPALIVE_FRAME
 from api.stores.events import (
     notify_cancel,
     notify_follow,
@@ -190,11 +191,14 @@ class GenerationManager:
             for event in events:
                 yield event
 
-    async def frames(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[bytes]:
+    def frames(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[bytes]:
         """``follow`` as SSE bytes ready to write, in batches (``api.generation.feed``):
         the shared frames of a local generation, coalesced when this follower is behind,
         then, once the generation's log is gone (or for another process's), from
-        Postgres."""
+        Postgres; with ``retry:`` first and keep-alive comments while nothing comes."""
+        return with_retry(self._frames(generation_id, after_seq))
+
+    async def _frames(self, generation_id: UUID, after_seq: int) -> AsyncGenerator[bytes, None]:
         cursor = Cursor(after_seq)
         local = self._weak_local(generation_id)
         if local is not None:
@@ -204,6 +208,8 @@ class GenerationManager:
                 return
         prefix = frame_prefix(generation_id)
         async for events in self._stored_batches(generation_id, cursor.position):
+            if not events:
+                yield KEEPALIVE_FRAME
             for batch in stored_frames(prefix, events):
                 yield batch
 
@@ -216,9 +222,11 @@ class GenerationManager:
         self, generation_id: UUID, after_seq: int
     ) -> AsyncIterator[list[Event]]:
         """The stored events after ``after_seq``, one list per read, until ``done`` or
-        the generation is no longer running."""
+        the generation is no longer running; an empty list after ``KEEPALIVE_S``
+        without any (a follower's cue for a keep-alive)."""
         position = after_seq
         asked = False
+        quiet_since = anyio.current_time()
         while True:
             # Taken before reading, so a batch stored in between still wakes us.
             waiter = self._notifications.waiter(generation_id)
@@ -244,8 +252,9 @@ class GenerationManager:
                 position = event.seq
                 if event.name == "done":
                     break
-            if batch:
+            if batch or anyio.current_time() - quiet_since >= KEEPALIVE_S:
                 yield batch
+                quiet_since = anyio.current_time()
             if status != "running" or (batch and batch[-1].name == "done"):
                 return
             with anyio.move_on_after(_POLL_FALLBACK_S):

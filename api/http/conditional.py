@@ -36,6 +36,8 @@ ETAG = [
     ResponseHeader(
         name="ETag",
         documentation_only=True,
+        # Never sent as is; gives the header its string schema, which OpenAPI requires.
+        value='"1"',
         description='The version of the row shown, a strong entity tag (`"3"`); send it'
         " back in `If-Match`.",
     )

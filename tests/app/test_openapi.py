@@ -265,3 +265,31 @@ def test_links_chain_the_operations(operation_id: str, status: str, targets: set
         assert set(link["parameters"]) <= names
         if "requestBody" in link:
             assert "requestBody" in target
+
+
+# Ids that are not ours, so not UUIDs: the AI SDK's chat and message ids, model ids,
+# the model server's completion and tool-call ids, and a parent that may be "root".
+FOREIGN_IDS = {
+    ("ChatMessage", "id"),
+    ("ChatRequest", "id"),
+    ("ModelInfo", "id"),
+    ("ModelResponse", "id"),
+    ("Message", "tool_call_id"),
+    ("ToolOutput", "call_id"),
+    ("SendMessage", "parent_id"),
+}
+
+
+def test_ids_and_times_carry_their_formats() -> None:
+    """A generator maps ``format: uuid`` and ``format: date-time`` to its own types."""
+    loose = []
+    for name, component in COMPONENTS.items():
+        for field, schema in component.get("properties", {}).items():
+            text = str(schema)
+            is_id = field == "id" or field.endswith("_id")
+            ours = (name, field) not in FOREIGN_IDS
+            if is_id and ours and "'uuid'" not in text and "$ref" not in text:
+                loose.append(f"{name}.{field}")
+            if field.endswith("_at") and "'date-time'" not in text:
+                loose.append(f"{name}.{field}")
+    assert loose == []

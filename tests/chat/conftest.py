@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from tests.fixtures.auth import AUTH_ENV, create_key
+from tests.fixtures.node import node_with_packages
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.upstream import REPO_ROOT
 
@@ -93,17 +93,7 @@ async def dave(
 def node() -> str:
     """The ``node`` binary, once ``tests/chat_client`` has its packages (installed from
     its lockfile here when missing); else a loud skip."""
-    binary, npm = shutil.which("node"), shutil.which("npm")
-    if binary is None or npm is None:
-        pytest.skip(
-            "AI SDK TESTS SKIPPED: `node` or `npm` not found; install Node.js "
-            "(apt-get install nodejs npm)"
-        )
-    if not (CLIENT_DIR / "node_modules" / "ai").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True, timeout=600
-        )
-    return binary
+    return node_with_packages(CLIENT_DIR, "ai", "AI SDK TESTS SKIPPED")
 
 
 def run_chat(node: str, scenario: str, env: dict[str, str]) -> dict[str, Any]:

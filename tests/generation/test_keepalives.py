@@ -1,0 +1,60 @@
+"""What a follower writes around a generation's events (no HTTP, no database): a
+keep-alive comment while it waits with nothing to send, and ``retry:`` joined to the
+first batch of events (``api.generation.feed``)."""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from collections.abc import AsyncGenerator
+
+from api.generation.feed import KEEPALIVE_S, Cursor, local_frames, with_retry
+from api.generation.stream import GenerationStream
+from api.schemas.feed import KEEPALIVE_FRAME
+
+FIRST = b"id: g:1\nevent: message.created\ndata: {}\n\n"
+SECOND = b"id: g:2\nevent: done\ndata: {}\n\n"
+
+
+async def test_a_waiting_follower_sends_keepalives_and_then_the_events() -> None:
+    stream = GenerationStream(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+    stream.publish("message.created", "{}")
+    cursor = Cursor(0)
+    frames = local_frames(weakref.ref(stream), cursor, keepalive_s=0.01)
+    assert await anext(frames) == stream.frames[0]
+    # Nothing is published: a comment after each interval, and the follower still waits.
+    assert [await anext(frames) for _ in range(3)] == [KEEPALIVE_FRAME] * 3
+    stream.publish("done", "{}")
+    stream.mark_finished()
+    rest = [frame async for frame in frames]
+    assert [frame for frame in rest if frame != KEEPALIVE_FRAME] == [stream.frames[1]]
+    assert (cursor.position, cursor.ended) == (2, True)
+
+
+async def _batches(closed: list[bool]) -> AsyncGenerator[bytes, None]:
+    try:
+        yield KEEPALIVE_FRAME
+        yield FIRST
+        yield KEEPALIVE_FRAME
+        yield SECOND
+    finally:
+        closed.append(True)
+
+
+async def test_retry_joins_the_first_batch_of_events_only() -> None:
+    closed: list[bool] = []
+    written = [frame async for frame in with_retry(_batches(closed))]
+    assert written == [KEEPALIVE_FRAME, b"retry: 1000\n" + FIRST, KEEPALIVE_FRAME, SECOND]
+    assert closed == [True]
+
+
+async def test_closing_the_follower_closes_its_batches() -> None:
+    closed: list[bool] = []
+    written = with_retry(_batches(closed))
+    await anext(written)
+    await written.aclose()
+    assert closed == [True]
+
+
+def test_the_interval_is_the_documented_one() -> None:
+    assert KEEPALIVE_S == 15.0
