@@ -112,8 +112,13 @@ async def local_frames(
     while (stream := ref()) is not None:
         batch, cursor.position = read_batch(stream, cursor.position)
         if batch:
+            # A finished log's last batch ends the follow here: were the log freed while
+            # it is written, Postgres would hand its closing events over again.
+            cursor.ended = stream.finished and cursor.position == len(stream.events)
             del stream
             yield batch
+            if cursor.ended:
+                return
         elif stream.finished:
             cursor.ended = True
             return

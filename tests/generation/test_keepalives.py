@@ -31,6 +31,22 @@ async def test_a_waiting_follower_sends_keepalives_and_then_the_events() -> None
     assert (cursor.position, cursor.ended) == (2, True)
 
 
+async def test_the_last_batch_ends_the_follow_even_if_the_log_is_freed_meanwhile() -> None:
+    """Once a follower has written ``done`` it is finished, whether or not the log is
+    still there afterwards: going on from Postgres would send the closing events twice."""
+    stream = GenerationStream(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+    stream.publish("message.created", "{}")
+    stream.publish("done", "{}")
+    stream.mark_finished()
+    cursor = Cursor(0)
+    frames = local_frames(weakref.ref(stream), cursor)
+    last = await anext(frames)
+    assert last.endswith(stream.frames[1])
+    del stream  # the log is freed while the follower writes its last batch
+    assert [frame async for frame in frames] == []
+    assert (cursor.position, cursor.ended) == (2, True)
+
+
 async def _batches(closed: list[bool]) -> AsyncGenerator[bytes, None]:
     try:
         yield KEEPALIVE_FRAME
