@@ -69,8 +69,9 @@ async def test_follower_on_another_process_sees_tokens_live(
     a, b = two_servers
     thread_id = (await create_thread(a.base_url, model="fake-small"))["id"]
     body = {"content": "live [[chunks:40]] [[slow:20]]"}
-    produced: list[float] = []
-    followed: list[float] = []
+    # (when, how many words): coalescing may merge several chunks into one event.
+    produced: list[tuple[float, int]] = []
+    followed: list[tuple[float, int]] = []
 
     async def produce() -> None:
         async with (
@@ -79,7 +80,7 @@ async def test_follower_on_another_process_sees_tokens_live(
         ):
             async for sse in source.aiter_sse():
                 if sse.event == "message.delta":
-                    produced.append(time.perf_counter())
+                    produced.append((time.perf_counter(), len(sse.json()["content"].split())))
 
     async def follow() -> None:
         async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
@@ -93,14 +94,16 @@ async def test_follower_on_another_process_sees_tokens_live(
                             continue
                         async for sse in source.aiter_sse():
                             if sse.event == "message.delta":
-                                followed.append(time.perf_counter())
+                                words = len(sse.json()["content"].split())
+                                followed.append((time.perf_counter(), words))
                         return
 
     await asyncio.gather(produce(), follow())
-    assert len(produced) == 40
-    assert len(followed) == 40
+    assert sum(words for _, words in produced) == 40
+    assert sum(words for _, words in followed) == 40
     # Live, not replayed at the end: most tokens reach B while A is still producing.
-    assert sum(1 for moment in followed if moment < produced[-1]) >= 30
+    last_produced = produced[-1][0]
+    assert sum(words for moment, words in followed if moment < last_produced) >= 30
 
 
 async def test_cancel_from_another_process(
