@@ -20,7 +20,9 @@ from api.auth.authenticator import Authenticator
 from api.errors import UnauthorizedError
 from api.schemas.auth import Principal
 
-PUBLIC_PATHS = [r"^/$", r"^/static/", r"^/schema(/|$)", r"^/healthz$"]
+# ``/graphql`` authenticates each operation itself (``api.graphql.context``): a bad key
+# is then a GraphQL error, and a WebSocket sends its key in ``connection_init``.
+PUBLIC_PATHS = [r"^/$", r"^/static/", r"^/schema(/|$)", r"^/healthz$", r"^/graphql$"]
 _STREAM_PATH = re.compile(r"^/api/threads/([0-9a-fA-F-]{36})/(?:stream|events)$")
 _EVENTS_PATH = "/api/events"
 STREAM_TOKEN_PARAMETER = "stream_token"
