@@ -105,7 +105,8 @@ async def test_unauthenticated_over_http_and_websocket(
     assert missing["extensions"] == {"code": "UNAUTHENTICATED", "status": 401}
     assert wrong["extensions"]["code"] == "UNAUTHENTICATED"
     assert wrong["message"] == "the API key is not valid"
-    follow = 'subscription { generation(threadId: "00000000-0000-0000-0000-000000000000") { __typename } }'
+    nowhere = "00000000-0000-0000-0000-000000000000"
+    follow = f'subscription {{ generation(threadId: "{nowhere}") {{ __typename }} }}'
     async with over_websocket(base_url, None) as gql:
         with pytest.raises(TransportQueryError) as raised:
             async for _ in subscribe(gql, follow):
