@@ -27,16 +27,9 @@ class CreateThreadInput:
 
 
 @strawberry.input
-class UpdateThreadInput:
-    """As the body of ``PATCH /api/threads/{id}``: only the fields given change."""
-
-    title: str | None = strawberry.UNSET
-    system_prompt: str | None = strawberry.UNSET
-    default_system_prompt: bool | None = strawberry.UNSET
-    model: str | None = strawberry.UNSET
-    params: JSON | None = strawberry.UNSET
-    tools: JSON | None = strawberry.UNSET
-    metadata: JSON | None = strawberry.UNSET
+class UpdateThreadInput(CreateThreadInput):
+    """As the body of ``PATCH /api/threads/{id}``: the same fields, and only the ones
+    given change."""
 
 
 @strawberry.input
