@@ -42,10 +42,9 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         authenticator: Authenticator = state.authenticator
         header = connection.headers.get("authorization")
         if header:
-            scheme, _, key = header.partition(" ")
-            if scheme.lower() != "bearer" or not key.strip():
-                raise UnauthorizedError("send the key as `Authorization: Bearer <key>`")
-            return AuthenticationResult(user=await authenticator.by_key(key.strip()), auth=None)
+            return AuthenticationResult(
+                user=await authenticator.by_authorization(header), auth=None
+            )
         token = connection.query_params.get(STREAM_TOKEN_PARAMETER)
         path = connection.scope["path"]
         if token and connection.scope.get("method") == "GET":

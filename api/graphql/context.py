@@ -49,11 +49,8 @@ class GraphContext(BaseContext, kw_only=True):
                 "this server requires an API key: send `Authorization: Bearer <key>`"
                 " (over WebSocket: in the connection_init payload)"
             )
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise UnauthorizedError("send the key as `Authorization: Bearer <key>`")
         authenticator: Authenticator = self.state.authenticator
-        return await authenticator.by_key(key.strip())
+        return await authenticator.by_authorization(header)
 
     def _authorization(self) -> str:
         if self.websocket is not None:
