@@ -64,8 +64,8 @@ class GraphContext(BaseContext, kw_only=True):
         return ""
 
     def loaders_of(self) -> Loaders:
-        """This operation's DataLoaders (one per WebSocket operation would be stale, so
-        a subscription builds its own per event)."""
+        """This operation's DataLoaders; set back to None where what they read may have
+        changed (after a write, and at each event of a subscription)."""
         if self.loaders is None:
             self.loaders = Loaders(self.session_factory())
         return self.loaders

@@ -19,6 +19,7 @@ from api.schemas.threads import Thread as ThreadView
 from api.schemas.views import to_message
 from api.stores.tree import MessageTree
 from api.tools.registry import ToolInfo
+from db import models as m
 
 
 @strawberry.type
@@ -67,7 +68,7 @@ class Message:
     async def siblings(self, info: Info[GraphContext, None]) -> list[Message]:
         """Read from the thread's tree, loaded once per operation."""
         tree = await _tree(info, self.thread_id)
-        row = tree.by_id.get(_uuid(self.id))
+        row = tree.by_id.get(UUID(self.id))
         if row is None:
             return []
         return [message_of(tree, sibling) for sibling in tree.children[row.parent_id]]
@@ -76,7 +77,7 @@ class Message:
     async def children(self, info: Info[GraphContext, None]) -> list[Message]:
         """Read from the thread's tree, loaded once per operation."""
         tree = await _tree(info, self.thread_id)
-        return [message_of(tree, child) for child in tree.children[_uuid(self.id)]]
+        return [message_of(tree, child) for child in tree.children[UUID(self.id)]]
 
 
 @strawberry.type
@@ -102,7 +103,7 @@ class Thread:
     async def messages(self, info: Info[GraphContext, None]) -> list[Message]:
         """The path to the head, read from the thread's tree (loaded once per operation)."""
         tree = await _tree(info, self.id)
-        head = _uuid(self.head_id) if self.head_id else None
+        head = UUID(self.head_id) if self.head_id else None
         return [message_of(tree, row) for row in tree.path_to(head)]
 
 
@@ -179,7 +180,7 @@ def message_from(view: rest.Message) -> Message:
     )
 
 
-def message_of(tree: MessageTree, row: Any) -> Message:
+def message_of(tree: MessageTree, row: m.Message) -> Message:
     """The GraphQL message of a stored row of ``tree``."""
     return message_from(to_message(row, tree.sibling_ids(row)))
 
@@ -198,10 +199,6 @@ def _builtins(value: Any) -> Any:
     return None if value is None else msgspec.to_builtins(value)
 
 
-def _uuid(value: str) -> UUID:
-    return UUID(value)
-
-
 async def _tree(info: Info[GraphContext, None], thread_id: str) -> MessageTree:
-    tree: MessageTree = await info.context.loaders_of().trees.load(_uuid(thread_id))
+    tree: MessageTree = await info.context.loaders_of().trees.load(UUID(thread_id))
     return tree
