@@ -1,5 +1,6 @@
-"""Chromium follows a reply through ``/graphql`` with plain ``fetch``: the multipart
-HTTP subscription, read part by part from the response body on the served page."""
+"""Chromium follows a reply through ``/graphql`` with plain ``fetch`` (the multipart
+HTTP subscription, read part by part from the response body on the served page), and
+runs GraphiQL from the vendored files with every request off the server refused."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, Route, expect
 
 from tests.fixtures.processes import ServerProcess, start_server
 
@@ -85,3 +86,22 @@ async def test_page_follows_a_reply_over_a_multipart_subscription(
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         stored = await http.get(f"/api/threads/{result['threadId']}/messages/{result['replyId']}")
     assert stored.json()["content"] == text
+
+
+async def test_graphiql_runs_from_vendored_files(blank_page: Page, server: ServerProcess) -> None:
+    outside: list[str] = []
+
+    async def refuse_outside(route: Route) -> None:
+        outside.append(route.request.url)
+        await route.abort()
+
+    await blank_page.route(lambda url: not url.startswith(server.base_url), refuse_outside)
+    async with blank_page.expect_response(
+        lambda response: response.url.endswith("/graphql") and response.request.method == "POST"
+    ) as introspected:
+        await blank_page.goto("/graphql", wait_until="load")
+    # GraphiQL renders its editors and reads the schema from /graphql itself.
+    await expect(blank_page.locator(".graphiql-container .graphiql-editors")).to_be_visible()
+    response = await introspected.value
+    assert "__schema" in (await response.json())["data"]
+    assert outside == []
