@@ -62,11 +62,7 @@ async def _start_point(
                 extra={"field": "after"},
             )
         generation_id, _ = point
-        local = generations.local(generation_id)
-        found = local.thread_id if local else None
-        if found is None:
-            stored = await generations.find(generation_id)
-            found = stored.thread_id if stored else None
+        found = await generations.thread_of(generation_id)
         if found is not None:
             if found != thread_id:
                 raise BadRequestError(
