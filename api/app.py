@@ -18,6 +18,7 @@ from api.deps import provide_db_session
 from api.errors import exception_handlers
 from api.feeds.controller import FeedController
 from api.generation.manager import new_instance_id
+from api.graphql.controller import GraphQLController
 from api.http.cors import cors_config
 from api.http.logging import logging_config
 from api.http.metrics import http_metrics, metrics_handler
@@ -65,6 +66,7 @@ def create_app(
             MetaController,
             KeyController,
             MeController,
+            GraphQLController,
             web_router,
             metrics_handler(guards=[require_admin]),
         ],

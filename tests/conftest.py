@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.bad_input",
     "tests.fixtures.auth",
     "tests.fixtures.browser",
+    "tests.fixtures.graphql",
 ]

@@ -55,6 +55,14 @@ class Authenticator:
             raise UnauthorizedError("the API key is not valid")
         return self._usable(row)
 
+    async def by_authorization(self, header: str) -> Principal:
+        """The principal of an ``Authorization: Bearer <key>`` value; 401 for another
+        scheme, no key, or a key ``by_key`` refuses."""
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise UnauthorizedError("send the key as `Authorization: Bearer <key>`")
+        return await self.by_key(key.strip())
+
     async def by_stream_token(self, token: str, thread_id: UUID) -> Principal:
         """The principal of a stream token for this thread; 401 when it is malformed,
         expired, for another thread, or its key no longer works."""

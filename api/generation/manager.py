@@ -118,6 +118,15 @@ class GenerationManager:
         async with self._session_factory() as session:
             return await GenerationStore(session).get(generation_id)
 
+    async def thread_of(self, generation_id: UUID) -> UUID | None:
+        """The thread of a generation (this process's, or one stored within the
+        retention), None when it is gone; what a resume point is checked against."""
+        local = self._by_id.get(generation_id)
+        if local is not None:
+            return local.thread_id
+        generation = await self.find(generation_id)
+        return generation.thread_id if generation is not None else None
+
     async def cancel(self, thread_id: UUID, reason: str = "cancelled") -> m.Generation | None:
         """Stop the generation of ``thread_id`` wherever it runs and wait for its final
         write; return it (None when nothing was running)."""

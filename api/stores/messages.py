@@ -8,6 +8,7 @@ reaper's ``interrupted`` marks.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -101,6 +102,19 @@ class MessageStore:
             .execution_options(populate_existing=True)
         )
         return MessageTree(list(rows))
+
+    async def trees(self, thread_ids: Sequence[UUID]) -> dict[UUID, MessageTree]:
+        """The trees of several threads in one query (the GraphQL DataLoader's batch);
+        the caller has checked that each thread is visible to it."""
+        rows = await self._session.scalars(
+            select(m.Message)
+            .where(m.Message.thread_id.in_(thread_ids))
+            .execution_options(populate_existing=True)
+        )
+        by_thread: dict[UUID, list[m.Message]] = {thread_id: [] for thread_id in thread_ids}
+        for row in rows:
+            by_thread[row.thread_id].append(row)
+        return {thread_id: MessageTree(found) for thread_id, found in by_thread.items()}
 
     async def get(self, message_id: UUID) -> m.Message:
         """A message row as stored now."""

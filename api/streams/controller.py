@@ -159,7 +159,7 @@ async def _resume_point(
     if not points:
         return None
     field, (generation_id, after) = points[0]
-    owner = await _thread_of(generations, generation_id)
+    owner = await generations.thread_of(generation_id)
     if owner is None:
         return None
     if owner != thread_id:
@@ -169,11 +169,3 @@ async def _resume_point(
             extra={"field": field},
         )
     return generation_id, after
-
-
-async def _thread_of(generations: GenerationManager, generation_id: UUID) -> UUID | None:
-    local = generations.local(generation_id)
-    if local is not None:
-        return local.thread_id
-    generation = await generations.find(generation_id)
-    return generation.thread_id if generation is not None else None
