@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models as m
 
 # Either index refuses a second running generation in a thread.
-BUSY_INDEXES = ("uq_generation_thread_id_running", "uq_message_thread_id_in_progress")
+BUSY_INDEXES = ("uq_generation_thread_id_running", "uq_message_thread_id_variant_in_progress")
 IDEMPOTENCY_INDEX = "uq_generation_thread_id_idempotency_key"
 
 
