@@ -66,6 +66,15 @@ class GenerationStore:
         self._session.add(row)
         await self._session.flush()
 
+    async def set_variants(self, generation_id: UUID, reply_ids: list[UUID]) -> None:
+        """Make a generation a compare run writing ``reply_ids`` (the first is its
+        ``message_id``)."""
+        await self._session.execute(
+            update(m.Generation)
+            .where(m.Generation.id == generation_id)
+            .values(variant_ids=reply_ids)
+        )
+
     async def owns(self, generation_id: UUID, owner: str) -> bool:
         """Whether ``owner`` still runs the generation; the row stays locked for the
         transaction, so the reaper cannot take it meanwhile."""

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import any_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.errors import NotFoundError
@@ -59,8 +59,10 @@ def reply_placeholder(
     model: str,
     params: dict[str, Any],
     request_message_count: int,
+    variant: int = 0,
 ) -> m.Message:
-    """The assistant row a generation writes into, ``in_progress`` until its final write."""
+    """The assistant row a generation writes into, ``in_progress`` until its final write
+    (``variant``: its place in a compare run)."""
     return new_message(
         thread_id,
         parent_id,
@@ -70,6 +72,7 @@ def reply_placeholder(
         model=model,
         params=params,
         request_message_count=request_message_count,
+        variant=variant,
     )
 
 
@@ -217,7 +220,13 @@ class MessageStore:
             .where(
                 m.Message.status == "in_progress",
                 ~select(m.Generation.id)
-                .where(m.Generation.message_id == m.Message.id, m.Generation.status == "running")
+                .where(
+                    or_(
+                        m.Generation.message_id == m.Message.id,
+                        m.Message.id == any_(m.Generation.variant_ids),
+                    ),
+                    m.Generation.status == "running",
+                )
                 .exists(),
             )
             .values(

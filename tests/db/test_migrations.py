@@ -228,7 +228,10 @@ async def test_catalog_matches_create_all(
         "fk_thread_owner_id_principal",
     } == constraint_names
     indexes = {name: definition for _, name, definition in from_migrations["indexes"]}
-    assert "WHERE (status = 'in_progress'::text)" in indexes["uq_message_thread_id_variant_in_progress"]
+    assert (
+        "WHERE (status = 'in_progress'::text)"
+        in indexes["uq_message_thread_id_variant_in_progress"]
+    )
     assert indexes["uq_message_thread_id_variant_in_progress"].startswith("CREATE UNIQUE INDEX")
     assert "WHERE (status = 'running'::text)" in indexes["uq_generation_thread_id_running"]
 

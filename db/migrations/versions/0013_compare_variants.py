@@ -56,7 +56,8 @@ $$
 
 def upgrade() -> None:
     op.add_column(
-        "message", sa.Column("variant", sa.SmallInteger(), server_default=sa.text("0"), nullable=False)
+        "message",
+        sa.Column("variant", sa.SmallInteger(), server_default=sa.text("0"), nullable=False),
     )
     op.create_check_constraint(op.f("ck_message_variant"), "message", "variant BETWEEN 0 AND 3")
     op.drop_index("uq_message_thread_id_in_progress", table_name="message")
