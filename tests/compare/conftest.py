@@ -1,4 +1,4 @@
-"""A fake upstream serving three models at three speeds, and the app on it."""
+"""The app on the fake upstream serving three models at three speeds (``PACES``)."""
 
 from __future__ import annotations
 
@@ -14,21 +14,10 @@ from api.app import create_app
 from api.settings import load_settings
 from tests.fixtures.app import SSEEvent, SSEResult, app_settings_env, serve
 from tests.fixtures.processes import ServerProcess, start_server
-from tests.fixtures.upstream import start_fake_upstream, stop_fake_upstream
+from tests.fixtures.upstream import PACES
 
-# Milliseconds between chunks: three models, three speeds.
-PACES = {"fake-quick": 3, "fake-steady": 7, "fake-slow": 12}
 MODELS = list(PACES)
 THREE = [{"model": model} for model in MODELS]
-
-
-@pytest.fixture(scope="session")
-def paced_upstream_url() -> Iterator[str]:
-    """A fake upstream serving the three models of ``PACES`` at their speeds."""
-    pace_args = [arg for name, ms in PACES.items() for arg in ("--model", f"{name}={ms}")]
-    process, url = start_fake_upstream(pace_args)
-    yield url
-    stop_fake_upstream(process)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import { describeSettings, threadChanges, titleOf } from "./store.js";
  * @typedef {object} Views
  * @property {import("./account-view.js").AccountView} account
  * @property {import("./address-view.js").AddressView} address
+ * @property {import("./compare-view.js").CompareView} compare
  * @property {import("./conflict-view.js").ConflictView} conflict
  * @property {import("./composer-view.js").ComposerView} composer
  * @property {import("./conversation-view.js").ConversationView} conversation
@@ -50,6 +51,7 @@ export class Controller {
     conversation.bindRegenerate(this.guarded(this.regenerate));
     conversation.bindFork(this.guarded(this.fork));
     conversation.bindSwitchSibling(this.guarded(this.switchSibling));
+    views.compare.bindUse(this.guarded(this.useReply));
     address.bindThreadIdChange((id) => {
       if (id && !store.isOpen(id)) this.guarded(this.openThread)(id);
     });
@@ -71,6 +73,7 @@ export class Controller {
     views.account.show(store.me);
     const [models, tools] = await Promise.all([api.listModels(), api.listTools()]);
     views.settings.setCatalog(models.data, tools.data);
+    views.compare.setCatalog(models.data);
     await this.loadThreads();
     const id = views.address.threadId();
     if (id) await this.openThread(id);
@@ -222,6 +225,7 @@ export class Controller {
     store.stopFollowing();
     const [thread, messages] = await Promise.all([api.getThread(threadId), api.listMessages(threadId)]);
     store.openThread(thread, messages.data);
+    views.compare.clear();
     views.conversation.clearEditing();
     views.address.show(threadId);
     this.showTitle();
@@ -359,6 +363,7 @@ export class Controller {
 
   onEvent(reply, event) {
     reply.apply(event);
+    this.views.compare.apply(event);
     // A send or a tool round moved the thread's head, a new version of it: keep it so a
     // rename or a branch switch during the reply is not refused as someone else's change.
     if (event.event === "message.created" && event.data.message.role !== "user") {
@@ -388,8 +393,12 @@ export class Controller {
     if (!store.thread) await this.createThread();
     views.composer.clear();
     const threadId = store.thread.id;
+    const variants = views.compare.variants();
+    if (variants) views.compare.start();
+    else views.compare.clear();
     try {
-      await this.runReply((listener) => api.sendMessage(threadId, { content }, listener));
+      const body = variants ? { content, variants } : { content };
+      await this.runReply((listener) => api.sendMessage(threadId, body, listener));
     } catch (error) {
       // A refused send (409 while a reply runs, 413, …) keeps the text for another try.
       views.composer.restore(content);
@@ -434,6 +443,12 @@ export class Controller {
   async regenerate(message) {
     const threadId = this.store.thread.id;
     await this.runReply((listener) => api.regenerate(threadId, message.id, listener));
+  }
+
+  /** "Use this one" under a compared reply: it becomes the head, as a sibling switch. */
+  async useReply(messageId) {
+    await this.switchSibling(messageId);
+    if (this.store.thread.head_id === messageId) this.views.compare.chosen(messageId);
   }
 
   async switchSibling(siblingId) {
