@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 import pytest
-from httpx_sse import aconnect_sse
 
 from api.app import create_app
 from api.settings import load_settings
-from tests.fixtures.app import SSEEvent, SSEResult, app_settings_env, serve
+from tests.fixtures.app import SSEResult, app_settings_env, serve
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.upstream import PACES
 
@@ -44,22 +41,6 @@ def paced_servers(
     yield servers
     for server in servers:
         server.stop()
-
-
-async def read_stream(
-    http: httpx.AsyncClient, url: str, body: dict[str, Any], **kwargs: Any
-) -> SSEResult:
-    """POST ``body`` and read the SSE answer to its end (or the JSON error)."""
-    async with aconnect_sse(http, "POST", url, json=body, **kwargs) as source:
-        response = source.response
-        result = SSEResult(status_code=response.status_code, headers=response.headers)
-        if not response.headers.get("content-type", "").startswith("text/event-stream"):
-            await response.aread()
-            result.body = response.json()
-            return result
-        async for sse in source.aiter_sse():
-            result.events.append(SSEEvent(event=sse.event, id=sse.id, data=json.loads(sse.data)))
-    return result
 
 
 def reply_ids(result: SSEResult) -> list[str]:

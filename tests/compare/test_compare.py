@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
-from tests.compare.conftest import MODELS, THREE, read_stream, reply_ids, texts
+from tests.compare.conftest import MODELS, THREE, reply_ids, texts
+from tests.fixtures.app import stream_events
 from tests.fixtures.messages import message_row, wait_until_settled
 from tests.fixtures.threads import create_thread
 
@@ -24,7 +25,9 @@ async def test_three_models_stream_side_by_side(
 ) -> None:
     thread = await create_thread(api, model="fake-quick")
     url = f"/api/threads/{thread['id']}/messages"
-    result = await read_stream(api, url, {"content": "three [[chunks:30]]", "variants": THREE})
+    result = await stream_events(
+        api, "POST", url, json={"content": "three [[chunks:30]]", "variants": THREE}
+    )
     assert result.status_code == 200, result.body
     names = result.names()
     # The user message and the three placeholders first; `done` once, at the end.
@@ -176,7 +179,9 @@ async def test_a_run_is_one_unit_busy_then_cancelled(
         row = await wait_until_settled(db_engine, message["id"])
         assert (row.status, row.content) == ("cancelled", message["content"])
     # The thread takes a new run right away.
-    again = await read_stream(api, url, {"content": "again [[chunks:2]]", "variants": THREE[:2]})
+    again = await stream_events(
+        api, "POST", url, json={"content": "again [[chunks:2]]", "variants": THREE[:2]}
+    )
     assert [
         e.data["message"]["status"] for e in again.events if e.event == "message.completed"
     ] == [
@@ -192,8 +197,8 @@ async def test_idempotency_key_replays_the_whole_run(
     url = f"/api/threads/{thread['id']}/messages"
     body = {"content": "once only [[chunks:5]]", "variants": THREE}
     headers = {"Idempotency-Key": "compare-1"}
-    first = await read_stream(api, url, body, headers=headers)
-    again = await read_stream(api, url, body, headers=headers)
+    first = await stream_events(api, "POST", url, json=body, headers=headers)
+    again = await stream_events(api, "POST", url, json=body, headers=headers)
     assert again.status_code == 200
     assert [(e.id, e.event, e.data) for e in again.events] == [
         (e.id, e.event, e.data) for e in first.events
@@ -212,7 +217,7 @@ async def test_a_failing_variant_fails_alone(api: httpx.AsyncClient) -> None:
     url = f"/api/threads/{thread['id']}/messages"
     # The offline model ignores the fake server's directives; the fake one fails.
     body = {"content": "half [[fail:500]]", "variants": [{"model": "offline"}, THREE[0]]}
-    result = await read_stream(api, url, body)
+    result = await stream_events(api, "POST", url, json=body)
     assert result.status_code == 200
     offline_id, failing_id = reply_ids(result)
     errors = [e.data for e in result.events if e.event == "error"]
@@ -232,10 +237,11 @@ async def test_runs_in_many_threads_at_once(api: httpx.AsyncClient) -> None:
     threads = [await create_thread(api, model="fake-quick") for _ in range(3)]
     results = await asyncio.gather(
         *(
-            read_stream(
+            stream_events(
                 api,
+                "POST",
                 f"/api/threads/{thread['id']}/messages",
-                {"content": "many [[chunks:10]]", "variants": THREE},
+                json={"content": "many [[chunks:10]]", "variants": THREE},
             )
             for thread in threads
         )
