@@ -199,7 +199,7 @@ class GenerationStream:
         """Stop the generation; it keeps its partial reply with status ``reason``."""
         if self.cancel_reason is None:
             self.cancel_reason = reason
-        for scope in self._scopes:
+        for scope in list(self._scopes):
             scope.cancel()
 
     @contextmanager
