@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scripts.fake_upstream import reply_text
@@ -13,21 +15,21 @@ from tests.compare.conftest import THREE, texts
 from tests.fixtures.app import RunningApp, stream_events
 from tests.fixtures.auth import create_key
 from tests.fixtures.messages import wait_until_settled
-from tests.fixtures.processes import ServerProcess
+from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.threads import create_thread
 
 
-async def test_resume_on_another_process_replays_every_variant_exactly(
-    paced_servers: list[ServerProcess], db_engine: AsyncEngine
-) -> None:
-    a, b = paced_servers
-    thread_id = (await create_thread(a.base_url, model="fake-quick"))["id"]
-    body = {"content": "resume [[chunks:60]]", "variants": THREE}
+async def start_and_leave(
+    base_url: str, thread_id: str, content: str
+) -> tuple[dict[str, str], list[str], str]:
+    """Start a run of the three models and leave once every variant has text: the text
+    seen per reply, the reply ids in order and the last event id."""
+    body = {"content": content, "variants": THREE}
     seen: dict[str, str] = {}
     reply_ids: list[str] = []
     last_id = ""
     async with (
-        httpx.AsyncClient(base_url=a.base_url, timeout=30) as http,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
         aconnect_sse(http, "POST", f"/api/threads/{thread_id}/messages", json=body) as source,
     ):
         async for sse in source.aiter_sse():
@@ -38,7 +40,16 @@ async def test_resume_on_another_process_replays_every_variant_exactly(
             if sse.event == "message.delta":
                 seen[data["message_id"]] = seen.get(data["message_id"], "") + data["content"]
                 if len(seen) == 3:
-                    break  # every variant has started: leave mid-run
+                    break
+    return seen, reply_ids, last_id
+
+
+async def test_resume_on_another_process_replays_every_variant_exactly(
+    paced_servers: list[ServerProcess], db_engine: AsyncEngine
+) -> None:
+    a, b = paced_servers
+    thread_id = (await create_thread(a.base_url, model="fake-quick"))["id"]
+    seen, reply_ids, last_id = await start_and_leave(a.base_url, thread_id, "resume [[chunks:60]]")
     async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
         resumed = await stream_events(
             http, "GET", f"/api/threads/{thread_id}/stream", headers={"Last-Event-ID": last_id}
@@ -53,6 +64,53 @@ async def test_resume_on_another_process_replays_every_variant_exactly(
         assert whole == reply_text(60)
         row = await wait_until_settled(db_engine, reply_id)
         assert (row.status, row.content) == ("completed", whole)
+
+
+async def test_a_killed_process_leaves_every_variant_interrupted(
+    paced_servers: list[ServerProcess],
+    migrated_database_url: str,
+    paced_upstream_url: str,
+    db_engine: AsyncEngine,
+) -> None:
+    victim = start_server(migrated_database_url, paced_upstream_url)
+    survivor = paced_servers[1]
+    thread_id = (await create_thread(victim.base_url, model="fake-quick"))["id"]
+    _, reply_ids, _ = await start_and_leave(
+        victim.base_url, thread_id, "doomed [[chunks:2000]] [[slow:5]]"
+    )
+    victim.stop(signal.SIGKILL)
+    for reply_id in reply_ids:
+        row = await wait_until_settled(db_engine, reply_id)
+        assert row.status == "interrupted"
+        assert reply_text(2000).startswith(row.content)
+    # The reaper's closing events end the run for a follower: one completion per reply.
+    async with httpx.AsyncClient(base_url=survivor.base_url, timeout=30) as http:
+        replayed = await stream_events(
+            http,
+            "GET",
+            f"/api/threads/{thread_id}/stream",
+            params={"last_event_id": f"{await generation_of(db_engine, thread_id)}:0"},
+        )
+        completed = [e.data["message"] for e in replayed.events if e.event == "message.completed"]
+        assert [message["id"] for message in completed] == reply_ids
+        assert {message["status"] for message in completed} == {"interrupted"}
+        again = await stream_events(
+            http,
+            "POST",
+            f"/api/threads/{thread_id}/messages",
+            json={"content": "alive? [[chunks:3]]", "variants": THREE},
+        )
+    assert again.status_code == 200
+    assert again.names()[-4:] == ["message.completed"] * 3 + ["done"]
+
+
+async def generation_of(db_engine: AsyncEngine, thread_id: str) -> str:
+    async with db_engine.connect() as conn:
+        found = await conn.scalar(
+            text("SELECT id FROM generation WHERE thread_id = :id ORDER BY created_at LIMIT 1"),
+            {"id": thread_id},
+        )
+    return str(found)
 
 
 async def compare(http: httpx.AsyncClient, thread_id: str, variants: list[Any]) -> httpx.Response:
