@@ -24,17 +24,19 @@ MINUTE_S = 60.0
 CONCURRENCY_RETRY_S = 1
 
 
-async def check_quotas(session: AsyncSession, caller: Principal) -> None:
+async def check_quotas(session: AsyncSession, caller: Principal, replies: int = 1) -> None:
     """429 naming the first limit ``caller`` is at; nothing to check (and no query)
-    when no limit applies."""
+    when no limit applies. ``replies``: how many the request starts (a compare run's
+    variants each count as a reply running and a request)."""
     if caller.limits.any():
-        check_limits(caller.limits, await UsageStore(session).quota_usage(caller.id))
+        check_limits(caller.limits, await UsageStore(session).quota_usage(caller.id), replies)
 
 
-def check_limits(limits: Limits, usage: QuotaUsage) -> None:
-    """429 naming the first of ``limits`` that ``usage`` has reached."""
+def check_limits(limits: Limits, usage: QuotaUsage, replies: int = 1) -> None:
+    """429 naming the first of ``limits`` that ``usage`` plus ``replies`` more would
+    pass."""
     if limits.max_concurrent_replies is not None and (
-        usage.running >= limits.max_concurrent_replies
+        usage.running + replies > limits.max_concurrent_replies
     ):
         raise _limited(
             "max_concurrent_replies",
@@ -43,7 +45,10 @@ def check_limits(limits: Limits, usage: QuotaUsage) -> None:
             CONCURRENCY_RETRY_S,
             "replies running at once",
         )
-    if limits.requests_per_minute is not None and usage.recent >= limits.requests_per_minute:
+    if (
+        limits.requests_per_minute is not None
+        and usage.recent + replies > limits.requests_per_minute
+    ):
         raise _limited(
             "requests_per_minute",
             limits.requests_per_minute,

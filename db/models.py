@@ -32,11 +32,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
@@ -208,10 +209,13 @@ class Message(Base):
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
         Index("ix_message_thread_id_created_at", "thread_id", "created_at"),
         Index("ix_message_parent_id", "parent_id"),
-        # One generation per thread at a time, enforced by the database itself.
+        CheckConstraint("variant BETWEEN 0 AND 3", name="variant"),
+        # One generation per thread at a time, enforced by the database itself: a run's
+        # replies are in progress together, one per place, and every run has a place 0.
         Index(
-            "uq_message_thread_id_in_progress",
+            "uq_message_thread_id_variant_in_progress",
             "thread_id",
+            "variant",
             unique=True,
             postgresql_where=text("status = 'in_progress'"),
         ),
@@ -244,6 +248,8 @@ class Message(Base):
     # a prompt of the library).
     prompt_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     prompt_version: Mapped[int | None] = mapped_column(Integer)
+    # The reply's place in a compare run (0 to 3); 0 for every other message.
+    variant: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     # What happened.
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
@@ -357,6 +363,8 @@ class Generation(Base):
     message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("message.id", ondelete="SET NULL")
     )
+    # A compare run's replies, in order (the first is ``message_id``); NULL for a run of one.
+    variant_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
     status: Mapped[str] = mapped_column(Text, server_default="running")
     owner: Mapped[str] = mapped_column(Text)
     cancel_requested: Mapped[str | None] = mapped_column(Text)

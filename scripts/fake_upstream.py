@@ -1,9 +1,10 @@
 """An OpenAI-compatible fake model server, run as its own process by tests and benchmarks.
 
     uv run python -m scripts.fake_upstream --host 127.0.0.1 --port 8011 \\
-        [--chunks 50] [--interval-ms 20] [--api-key KEY]
+        [--chunks 50] [--interval-ms 20] [--api-key KEY] [--model NAME=MS ...]
 
-It serves ``GET /v1/models`` (``fake-small``, ``fake-large``) and
+It serves ``GET /v1/models`` (``fake-small``, ``fake-large``, and each ``--model``,
+whose chunks come MS milliseconds apart: models at different speeds) and
 ``POST /v1/chat/completions``, streamed (with the usage chunk when asked) or not.
 A reply is ``chunk-0 chunk-1 … chunk-{N-1}``, one word per content delta, a fixed
 interval apart (see ``reply_text``). With ``--api-key`` a request needs
@@ -147,9 +148,13 @@ class FakeUpstream:
         interval_ms: float = 20.0,
         api_key: str | None = None,
         faults: FaultDice | None = None,
+        paces: dict[str, float] | None = None,
     ):
         self.chunks = chunks
         self.interval_ms = interval_ms
+        # Milliseconds between chunks per model, for models served at their own speed.
+        self.paces = paces or {}
+        self.models = (*MODELS, *(name for name in self.paces if name not in MODELS))
         self.api_key = api_key
         # Random faults for requests whose message asks for none (None: never).
         self.faults = faults
@@ -169,10 +174,10 @@ class FakeUpstream:
             )
             await send_json(send, 401, body)
         elif method == "GET" and path.endswith("/models"):
-            await send_json(send, 200, wire.model_list(MODELS, owned_by=OWNER))
+            await send_json(send, 200, wire.model_list(self.models, owned_by=OWNER))
         elif method == "GET" and "/models/" in path:
             model_id = path.rsplit("/models/", 1)[1]
-            if model_id in MODELS:
+            if model_id in self.models:
                 await send_json(send, 200, wire.model_object(model_id, owned_by=OWNER))
             else:
                 await send_json(send, 404, model_not_found(model_id))
@@ -212,11 +217,13 @@ class FakeUpstream:
             self._throttled.add(raw)
             await send_json(send, 429, failure(429), retry_after_s=directives.throttle)
             return
+        model = str(body.get("model", MODELS[0]))
+        pace = self.paces.get(model, self.interval_ms)
         reply = _Reply(
             completion_id=f"chatcmpl-fake-{time.monotonic_ns()}",
             created=int(time.time()),
-            model=str(body.get("model", MODELS[0])),
-            interval=(self.interval_ms if directives.slow is None else directives.slow) / 1000,
+            model=model,
+            interval=(pace if directives.slow is None else directives.slow) / 1000,
             directives=directives,
             **self._content(body, messages, directives),
         )
@@ -384,6 +391,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--interval-ms", type=float, default=20.0, help="delay between chunks")
     parser.add_argument("--api-key", default=None, help="require this Bearer token")
     parser.add_argument("--record", type=Path, default=None, help="append POST bodies here")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=MS",
+        help="serve NAME too (or pace it): MS milliseconds between its chunks",
+    )
     add_fault_arguments(parser, FaultRates())
     args = parser.parse_args(argv)
     rates = rates_from_args(args)
@@ -392,6 +406,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         interval_ms=args.interval_ms,
         api_key=args.api_key,
         faults=FaultDice(rates, args.seed) if rates.any else None,
+        paces={name: float(ms) for name, _, ms in (item.partition("=") for item in args.model)},
     )
     serve(app if args.record is None else recording(app, args.record), args.host, args.port)
 

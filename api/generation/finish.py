@@ -62,11 +62,11 @@ async def finish_generation(
     owner: str,
     plan: GenerationPlan,
     stream: GenerationStream,
-    turn: Turn,
-    reply: Reply,
+    ends: list[tuple[Turn, Reply]],
 ) -> None:
-    """Store the final row, the remaining events and the generation's end in one
-    transaction, then publish ``message.completed`` and ``done`` locally.
+    """Store the final rows (one, or each reply of a compare run), the remaining events
+    and the generation's end in one transaction, then publish ``message.completed``
+    (per reply) and ``done`` locally.
 
     A deadlock, a serialization failure or a connection lost before COMMIT is retried
     (the reply's text is in memory until this commits, so it is never lost to one).
@@ -78,10 +78,10 @@ async def finish_generation(
         pending = stream.take_unpersisted()
         async for attempt in retrying():
             with attempt:
-                final = await _final_write(session, owner, plan, stream, turn, reply, pending)
+                final = await _final_write(session, owner, plan, stream, ends, pending)
     except Exception as exc:
         logger.exception("could not store the reply of generation %s", plan.generation_id)
-        await _release(session_factory, plan, turn, describe_exception(exc))
+        await _release(session_factory, plan, [turn for turn, _ in ends], describe_exception(exc))
         error = ErrorPayload(code="storage_failed", detail=describe_exception(exc))
         final = stream.prepare(
             [("error", encode_payload(error)), ("done", encode_payload(DonePayload()))]
@@ -96,8 +96,7 @@ async def _final_write(
     owner: str,
     plan: GenerationPlan,
     stream: GenerationStream,
-    turn: Turn,
-    reply: Reply,
+    ends: list[tuple[Turn, Reply]],
     pending: list[Event],
 ) -> list[Event]:
     """One attempt at the final transaction; the closing events it stored."""
@@ -108,11 +107,13 @@ async def _final_write(
     if not await GenerationStore(session).finish(plan.generation_id, owner=owner):
         await session.rollback()
         return await _reaped_ending(session, plan, stream)
-    finished = await store_reply(session, plan, turn, reply)
-    await ThreadStore(session).touch(plan.thread_id)
     items: list[tuple[EventName, str]] = []
-    if finished is not None:
-        items.append(("message.completed", encode_payload(MessageCompleted(message=finished))))
+    for turn, reply in ends:
+        finished = await store_reply(session, plan, turn, reply)
+        if finished is not None:
+            completed = MessageCompleted(message=finished)
+            items.append(("message.completed", encode_payload(completed)))
+    await ThreadStore(session).touch(plan.thread_id)
     items.append(("done", encode_payload(DonePayload())))
     final = stream.prepare(items)
     await append_events(session, [(stream.id, [*pending, *final])], owner=None)
@@ -134,15 +135,16 @@ async def _reaped_ending(
 async def _release(
     session_factory: async_sessionmaker[AsyncSession],
     plan: GenerationPlan,
-    turn: Turn,
+    turns: list[Turn],
     detail: str,
 ) -> None:
     """Best effort after a failed final write: never leave the thread busy."""
     try:
         async with session_factory() as session:
-            await MessageStore(session).fail_if_running(
-                turn.assistant_id, f"could not store the reply: {detail}"
-            )
+            for turn in turns:
+                await MessageStore(session).fail_if_running(
+                    turn.assistant_id, f"could not store the reply: {detail}"
+                )
             await GenerationStore(session).finish(plan.generation_id)
             await session.commit()
     except Exception:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from uuid import UUID
 
 import anyio
@@ -73,6 +74,9 @@ class GenerationRunner:
         """Generate, publish and store the reply (and its tool rounds); ends with ``done``."""
         for message in plan.announce:
             stream.publish("message.created", encode_payload(MessageCreated(message=message)))
+        if plan.variants:
+            await self._compare(plan, stream)
+            return
         turn = Turn(
             assistant_id=plan.assistant_id,
             context=list(plan.context),
@@ -85,10 +89,7 @@ class GenerationRunner:
                 reply = Reply()
                 next_turn: Turn | None = None
                 try:
-                    with anyio.CancelScope() as scope:
-                        stream.cancel_scope = scope
-                        if stream.cancel_reason is not None:
-                            scope.cancel()
+                    with stream.cancellable() as scope:
                         await self._stream_reply(plan, tools, stream, turn, reply)
                         if reply.status == "completed" and reply.calls:
                             next_turn = await self._rounds.run(session, plan, stream, turn, reply)
@@ -97,7 +98,7 @@ class GenerationRunner:
                         next_turn = None
                 except Exception as exc:
                     logger.exception("generation %s failed", plan.generation_id)
-                    self._fail(stream, reply, f"internal error: {type(exc).__name__}: {exc}")
+                    self._fail(plan, stream, reply, f"internal error: {type(exc).__name__}: {exc}")
                     next_turn = None
                 metrics.reply_ended(plan.model, reply)
                 if next_turn is not None:
@@ -108,9 +109,60 @@ class GenerationRunner:
                 metrics.generation_finished(plan.model, reply.status)
                 with anyio.CancelScope(shield=True):
                     await finish_generation(
-                        session, self._session_factory, self._owner, plan, stream, turn, reply
+                        session, self._session_factory, self._owner, plan, stream, [(turn, reply)]
                     )
                 return
+
+    async def _compare(self, plan: GenerationPlan, stream: GenerationStream) -> None:
+        """A compare run: every variant's model call at once, their text interleaved on
+        the one stream, then one final write of all the replies. No tools are offered,
+        so each variant is one call. The response starts at once: a variant whose model
+        server fails is a ``failed`` reply (an ``error`` event naming it), not an HTTP
+        error."""
+        stream.mark_opened()
+        sibling_ids = plan.announce[-1].sibling_ids
+        ends = [
+            (
+                replace(
+                    plan,
+                    assistant_id=variant.assistant_id,
+                    model=variant.model,
+                    params=variant.params,
+                ),
+                Turn(variant.assistant_id, list(plan.context), sibling_ids),
+                Reply(),
+            )
+            for variant in plan.variants
+        ]
+        async with anyio.create_task_group() as group:
+            for one, turn, reply in ends:
+                group.start_soon(self._variant, one, stream, turn, reply)
+        metrics.generation_finished(plan.model, ends[0][2].status)
+        async with self._session_factory() as session:
+            with anyio.CancelScope(shield=True):
+                await finish_generation(
+                    session,
+                    self._session_factory,
+                    self._owner,
+                    plan,
+                    stream,
+                    [(turn, reply) for _, turn, reply in ends],
+                )
+
+    async def _variant(
+        self, plan: GenerationPlan, stream: GenerationStream, turn: Turn, reply: Reply
+    ) -> None:
+        """One reply of a compare run, until it ends (or the run is stopped)."""
+        try:
+            with stream.cancellable() as scope:
+                await self._stream_reply(plan, [], stream, turn, reply)
+            if scope.cancelled_caught:
+                reply.status = stream.cancel_reason or "cancelled"
+        except Exception as exc:
+            logger.exception("generation %s failed", plan.generation_id)
+            self._fail(plan, stream, reply, f"internal error: {type(exc).__name__}: {exc}")
+        reply.ended_at = time.perf_counter()
+        metrics.reply_ended(plan.model, reply)
 
     async def _stream_reply(
         self,
@@ -126,7 +178,7 @@ class GenerationRunner:
         except openai.APIError as exc:
             status, detail = describe_upstream_error(exc)
             if stream.opened:
-                self._fail(stream, reply, detail)
+                self._fail(plan, stream, reply, detail)
             else:
                 reply.status, reply.error = "failed", detail
                 error_class = UpstreamTimeoutError if status == 504 else UpstreamError
@@ -209,13 +261,16 @@ class GenerationRunner:
             plan.generation_id,
             detail,
         )
-        self._fail(stream, reply, detail)
+        self._fail(plan, stream, reply, detail)
 
-    def _fail(self, stream: GenerationStream, reply: Reply, detail: str) -> None:
+    def _fail(
+        self, plan: GenerationPlan, stream: GenerationStream, reply: Reply, detail: str
+    ) -> None:
+        """The reply failed: an ``error`` event (naming the reply in a compare run)."""
         reply.status, reply.error = "failed", detail
-        stream.publish(
-            "error", encode_payload(ErrorPayload(code="generation_failed", detail=detail))
-        )
+        named = plan.assistant_id if plan.variants else None
+        error = ErrorPayload(code="generation_failed", detail=detail, message_id=named)
+        stream.publish("error", encode_payload(error))
 
 
 def _response(upstream: ChunkStream, reply: Reply) -> ModelResponse:

@@ -12,6 +12,15 @@ from api.schemas.tools import ClientFunction
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """One reply of a compare run: the row it writes, its model and merged params."""
+
+    assistant_id: UUID
+    model: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationPlan:
     """Everything a generation needs; its rows are stored before it starts."""
 
@@ -36,6 +45,9 @@ class GenerationPlan:
     # The prompt version (prompt id, number) the system prompt was rendered from, which
     # every reply row of the generation records.
     prompt: tuple[UUID, int] | None = None
+    # A compare run's replies, the first being ``assistant_id``/``model``/``params``;
+    # empty for a run of one.
+    variants: list[Variant] = field(default_factory=list)
 
 
 @dataclass(slots=True)

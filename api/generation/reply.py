@@ -34,6 +34,8 @@ class Reply:
     unflushed_chars: int = 0
     last_flush: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
+    # When a compare run's reply ended (its row is written with the others'), else None.
+    ended_at: float | None = None
     status: str = "interrupted"
     finish_reason: str | None = None
     prompt_tokens: int | None = None
@@ -69,7 +71,7 @@ class Reply:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "time_to_first_token_ms": self.milliseconds_since_start(self.first_token_at),
-            "duration_ms": self.milliseconds_since_start(time.perf_counter()),
+            "duration_ms": self.milliseconds_since_start(self.ended_at or time.perf_counter()),
             "error": self.error,
             "tool_calls": calls or None,
         }

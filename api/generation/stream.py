@@ -20,7 +20,8 @@ reply.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -69,7 +70,8 @@ class GenerationStream:
         # its events appended as they come; otherwise all at once by the final write.
         self.shared = False
         self.finished = False
-        self.cancel_scope: anyio.CancelScope | None = None
+        # The model calls running now (several in a compare run), which ``cancel`` stops.
+        self._scopes: set[anyio.CancelScope] = set()
         self.cancel_reason: str | None = None
         self._open: _OpenDelta | None = None
         self._on_publish = on_publish
@@ -197,8 +199,20 @@ class GenerationStream:
         """Stop the generation; it keeps its partial reply with status ``reason``."""
         if self.cancel_reason is None:
             self.cancel_reason = reason
-        if self.cancel_scope is not None:
-            self.cancel_scope.cancel()
+        for scope in list(self._scopes):
+            scope.cancel()
+
+    @contextmanager
+    def cancellable(self) -> Iterator[anyio.CancelScope]:
+        """A scope ``cancel`` stops (at once if the generation was already stopped)."""
+        with anyio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                if self.cancel_reason is not None:
+                    scope.cancel()
+                yield scope
+            finally:
+                self._scopes.discard(scope)
 
     async def changed(self) -> None:
         """Wait until an event is published (or the generation finishes)."""

@@ -116,16 +116,19 @@ class Supervisor:
 
 
 async def finish_interrupted(session: AsyncSession, generation: m.Generation) -> None:
-    """Mark a dead generation's reply interrupted and append its last events."""
+    """Mark a dead generation's replies (one, or a compare run's) interrupted and append
+    its last events."""
     messages = MessageStore(session)
-    reply = None
-    if generation.message_id is not None:
-        reply = await messages.interrupt(generation.message_id)
+    reply_ids = generation.variant_ids or (
+        [generation.message_id] if generation.message_id is not None else []
+    )
     seq = await last_seq(session, generation.id)
     items: list[tuple[EventName, str]] = []
-    if reply is not None:
-        completed = MessageCompleted(message=to_message(reply, await messages.sibling_ids(reply)))
-        items.append(("message.completed", encode_payload(completed)))
+    for reply_id in reply_ids:
+        reply = await messages.interrupt(reply_id)
+        if reply is not None:
+            view = to_message(reply, await messages.sibling_ids(reply))
+            items.append(("message.completed", encode_payload(MessageCompleted(message=view))))
     items.append(("done", encode_payload(DonePayload())))
     events = [
         Event(seq=seq + offset, name=name, data=data)

@@ -25,6 +25,7 @@ from api.messages.sending import SendService, StartedGeneration
 from api.messages.service import MessageService
 from api.preconditions import parse_if_match
 from api.schemas.messages import (
+    CompareResult,
     EditMessage,
     Message,
     MessageList,
@@ -50,6 +51,13 @@ REPLY = ResponseSpec(
     data_container=SendResult,
     description="The reply: its events as they are generated (`text/event-stream`, with"
     ' `stream: true`, the default), or with `"stream": false` the finished exchange as JSON',
+    generate_examples=False,
+)
+# A send or regeneration may ask for several replies at once (``variants``).
+_ONE_OR_SEVERAL: Any = SendResult | CompareResult
+REPLIES = ResponseSpec(
+    data_container=_ONE_OR_SEVERAL,
+    description=f"{REPLY.description} (with `variants`: the user message and every reply)",
     generate_examples=False,
 )
 # Whatever starts a generation can fail in all these ways before the stream starts.
@@ -99,7 +107,7 @@ class MessageController(Controller):
         operation_id="sendMessage",
         status_code=200,
         responses={
-            200: REPLY,
+            200: REPLIES,
             201: ResponseSpec(
                 data_container=Message,
                 description="With `generate: false`: the stored message",
@@ -178,7 +186,7 @@ class MessageController(Controller):
         "/{message_id:uuid}/regenerate",
         operation_id="regenerateMessage",
         status_code=200,
-        responses={200: REPLY, **errors(*GENERATING, 422)},
+        responses={200: REPLIES, **errors(*GENERATING, 422)},
         operation_class=operation_class(
             event_stream=True, optional_body=True, links={200: REPLY_LINKS}
         ),

@@ -56,7 +56,7 @@ class ReplayService(SendService):
         sent, stored_params = read_sent(logged.request)
         model, params = self._replayed_model(sent, stored_params, body)
         path = tree.path_to(target.parent_id)
-        return await self._start(thread, [], path, model, params, request, tree, sent)
+        return await self._start(thread, [], path, [(model, params)], request, tree, sent)
 
     def _replayed_model(
         self, sent: SentRequest, stored_params: dict[str, object], body: Replay

@@ -12,38 +12,47 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
-import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import (
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-    UnavailableError,
-    UpstreamError,
-)
+from api.errors import BadRequestError, ConflictError, NotFoundError, UnavailableError
 from api.generation.context import ThreadTools, model_context
 from api.generation.manager import GenerationManager, new_generation_id
-from api.generation.plan import GenerationPlan
+from api.generation.plan import GenerationPlan, Variant
 from api.generation.stream import GenerationStream
 from api.llm.request import ChatMessage, SentRequest, ToolSpec
 from api.llm.router import ModelRouter
 from api.messages.idempotency import IdempotentRequest
 from api.messages.outputs import answer_rows
-from api.messages.rules import busy, check_no_open_calls, parse_parent, refusal, resolve_model
+from api.messages.rules import busy, check_no_open_calls, parse_parent, refusal
+from api.messages.variants import (
+    Chosen,
+    check_variants,
+    choose,
+    first_variant,
+    offered,
+    placeholders,
+    run_result,
+    side_by_side,
+)
 from api.prompts.resolve import RenderedPrompt, thread_prompt
 from api.quotas import check_limits, check_quotas
 from api.schemas.auth import Principal
 from api.schemas.events import Event
-from api.schemas.messages import Message, Regenerate, SendMessage, SendResult, ToolOutputs
+from api.schemas.messages import (
+    CompareResult,
+    Message,
+    Regenerate,
+    SendMessage,
+    SendResult,
+    ToolOutputs,
+)
 from api.schemas.views import to_message
 from api.settings import GenerationSettings
 from api.stores.generations import BUSY_INDEXES, IDEMPOTENCY_INDEX, GenerationStore
-from api.stores.messages import MessageStore, message_in, reply_placeholder
+from api.stores.messages import MessageStore, message_in
 from api.stores.sends import NewSend, NotReached, Refused, SendStore
 from api.stores.threads import ThreadStore, thread_not_found
 from api.stores.tree import MessageTree
@@ -129,6 +138,7 @@ class SendService:
             )
         check_content(body.content, self._max_chars)
         check_no_nul(body)
+        check_variants(body)
         request = IdempotentRequest.of(idempotency_key, f"send {thread_id}", body)
         parent = parse_parent(body.parent_id)
         if body.if_busy == "interrupt" or not self._generations.accepting:
@@ -136,6 +146,7 @@ class SendService:
             if earlier is not None:
                 return earlier
         generation_id = new_generation_id()
+        first_model, first_params = first_variant(body)
         found = await self._sends.send(
             NewSend(
                 thread_id=thread_id,
@@ -144,8 +155,8 @@ class SendService:
                 process=self._generations.instance_id,
                 content=body.content,
                 parent=parent,
-                model=body.model,
-                params=msgspec.to_builtins(body.params) if body.params is not None else {},
+                model=first_model,
+                params=first_params,
                 key=request.key if request else None,
                 digest=request.digest if request else None,
                 limited=self._caller.limits.any(),
@@ -156,26 +167,27 @@ class SendService:
             return await self._not_reached(thread_id, request, found)
         # The rules in the order a regeneration checks them: the model, the parent, the
         # tool outputs, the quotas (counted only past those two), a reply running.
-        model, params = resolve_model(self._models, found.thread, body.model, body.params)
+        chosen = choose(self._models, found.thread, body)
         if found.usage is not None:
-            check_limits(self._caller.limits, found.usage)
+            check_limits(self._caller.limits, found.usage, len(chosen))
         if isinstance(found, Refused):
             raise refusal(thread_id, found)
         prompt = await thread_prompt(self._session, found.thread)
         if prompt is not None:
             await self._messages.record_prompt(found.reply, prompt.prompt_id, prompt.version)
-        await self._commit()
-        tools = ThreadTools.of(found.thread)
+        tools = offered(found.thread, chosen)
         context = model_context(
             found.thread, [*found.path, found.user], tools, prompt.text if prompt else None
         )
-        announce = [
-            to_message(found.user, found.sibling_ids),
-            to_message(found.reply, [found.reply.id]),
-        ]
-        return self._launch(
-            found.thread, generation_id, announce, model, params, context, tools, prompt
-        )
+        replies = [found.reply]
+        if len(chosen) > 1:
+            more = placeholders(found.thread.id, found.user.id, chosen, len(context), prompt)
+            replies += more[1:]
+            await self._messages.add(replies[1:])
+            await self._runs.set_variants(generation_id, [row.id for row in replies])
+        await self._commit()
+        announce = [to_message(found.user, found.sibling_ids), *side_by_side(replies)]
+        return self._launch(found.thread, generation_id, announce, chosen, context, tools, prompt)
 
     async def _settle(
         self, thread_id: UUID, request: IdempotentRequest | None, if_busy: str
@@ -208,6 +220,7 @@ class SendService:
         idempotency_key: str | None,
     ) -> StartedGeneration:
         check_no_nul(body)
+        check_variants(body)
         request = IdempotentRequest.of(
             idempotency_key, f"regenerate {thread_id} {message_id}", body
         )
@@ -227,8 +240,8 @@ class SendService:
                 "reply or a user message",
                 extra={"field": "message_id"},
             )
-        model, params = resolve_model(self._models, thread, body.model, body.params)
-        return await self._start(thread, [], tree.path_to(parent_id), model, params, request, tree)
+        chosen = choose(self._models, thread, body)
+        return await self._start(thread, [], tree.path_to(parent_id), chosen, request, tree)
 
     async def _tool_outputs(
         self, thread_id: UUID, message_id: UUID, body: ToolOutputs
@@ -248,30 +261,18 @@ class SendService:
         model, params = waiting.model or thread.model, dict(waiting.params or {})
         check_model(self._models, model)
         path = [*tree.path_to(below), *rows]
-        return await self._start(thread, rows, path, model, params, None, tree)
+        return await self._start(thread, rows, path, [(model, params)], None, tree)
 
     def follow(self, generation_id: UUID) -> AsyncIterator[Event]:
         """The events of a generation this service started (or an earlier request did)."""
         return self._generations.follow(generation_id)
 
-    async def result(self, generation_id: UUID) -> SendResult:
+    async def result(self, generation_id: UUID) -> SendResult | CompareResult:
         """The stored outcome of a finished generation, for a non-streamed request."""
         generation = await self._runs.get(generation_id)
         if generation is None:
             raise NotFoundError(f"generation {generation_id} not found")
-        tree = await self._messages.tree(generation.thread_id)
-        assistant = tree.by_id.get(generation.message_id) if generation.message_id else None
-        if assistant is None:
-            raise NotFoundError(f"the reply of generation {generation_id} was deleted")
-        if assistant.status == "failed":
-            raise UpstreamError(assistant.error or "the model server failed")
-        user = next(
-            (row for row in reversed(tree.path_to(assistant.id)) if row.role == "user"), None
-        )
-        return SendResult(
-            user_message=to_message(user, tree.sibling_ids(user)) if user else None,
-            assistant_message=to_message(assistant, tree.sibling_ids(assistant)),
-        )
+        return run_result(await self._messages.tree(generation.thread_id), generation)
 
     async def _earlier(
         self, thread_id: UUID, request: IdempotentRequest | None
@@ -298,35 +299,28 @@ class SendService:
         thread: m.Thread,
         new_rows: list[m.Message],
         path: list[m.Message],
-        model: str,
-        params: dict[str, Any],
+        chosen: Chosen,
         request: IdempotentRequest | None,
         tree: MessageTree,
         sent: SentRequest | None = None,
     ) -> StartedGeneration:
-        """Store ``new_rows``, the reply placeholder and the generation in one
-        transaction, then start it; with ``sent``, the model gets its messages (as first
-        rendered) and tools instead of the thread's (a replay)."""
+        """Store ``new_rows``, the reply placeholders (one per variant) and the
+        generation in one transaction, then start it; with ``sent``, the model gets its
+        messages (as first rendered) and tools instead of the thread's (a replay)."""
         thread_id = thread.id  # before a rollback expires it
         check_no_open_calls(thread_id, path)
-        await check_quotas(self._session, self._caller)
-        tools = ThreadTools.of(thread)
+        await check_quotas(self._session, self._caller, len(chosen))
+        tools = offered(thread, chosen)
         prompt = None if sent else await thread_prompt(self._session, thread)
         rendered = prompt.text if prompt else None
         context = sent.messages if sent else model_context(thread, path, tools, rendered)
-        assistant = reply_placeholder(
-            thread_id,
-            path[-1].id if path else None,
-            model=model,
-            params=params,
-            request_message_count=len(context),
-            prompt=(prompt.prompt_id, prompt.version) if prompt else None,
-        )
-        generation = self._generation_row(thread_id, assistant.id, request)
+        parent_id = path[-1].id if path else None
+        replies = placeholders(thread_id, parent_id, chosen, len(context), prompt)
+        generation = self._generation_row(thread_id, replies, request)
         try:
-            await self._messages.add([*new_rows, assistant])
+            await self._messages.add([*new_rows, *replies])
             await self._runs.add(generation)
-            await self._threads.set_head(thread_id, assistant.id)
+            await self._threads.set_head(thread_id, replies[0].id)
             await self._commit()
         except IntegrityError as exc:
             await self._session.rollback()
@@ -339,11 +333,11 @@ class SendService:
                 return earlier
             raise await self._busy(thread_id) from exc
         # The new rows came back with their defaults (eager_defaults): no reload needed.
-        grown = MessageTree([*tree.by_id.values(), *new_rows, assistant])
-        announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, assistant]]
-        offered = None if sent is None else sent.tools
+        grown = MessageTree([*tree.by_id.values(), *new_rows, *replies])
+        announce = [to_message(row, grown.sibling_ids(row)) for row in [*new_rows, *replies]]
+        sent_tools = None if sent is None else sent.tools
         return self._launch(
-            thread, generation.id, announce, model, params, context, tools, prompt, offered
+            thread, generation.id, announce, chosen, context, tools, prompt, sent_tools
         )
 
     def _launch(
@@ -351,23 +345,24 @@ class SendService:
         thread: m.Thread,
         generation_id: UUID,
         announce: list[Message],
-        model: str,
-        params: dict[str, Any],
+        chosen: Chosen,
         context: list[ChatMessage],
         tools: ThreadTools,
         prompt: RenderedPrompt | None,
-        offered: list[ToolSpec] | None = None,
+        sent_tools: list[ToolSpec] | None = None,
     ) -> StartedGeneration:
         """Start the generation of stored rows. ``announce`` lists the new rows, the
-        reply placeholder last: the first of several is the request's own (the user
-        message, or the first tool output)."""
+        reply placeholders last (one per variant): the first new row is the request's
+        own (the user message, or the first tool output)."""
+        new_rows, replies = announce[: -len(chosen)], announce[-len(chosen) :]
+        model, params = chosen[0]
         plan = GenerationPlan(
             generation_id=generation_id,
             thread_id=thread.id,
             owner_id=thread.owner_id,
             principal_id=self._caller.id,
-            assistant_id=announce[-1].id,
-            user_id=announce[0].id if len(announce) > 1 else None,
+            assistant_id=replies[0].id,
+            user_id=new_rows[0].id if new_rows else None,
             announce=announce,
             model=model,
             params=params,
@@ -375,19 +370,23 @@ class SendService:
             tools=tools.builtin,
             client_functions=tools.client,
             prompt=(prompt.prompt_id, prompt.version) if prompt else None,
-            offered=offered,
+            offered=sent_tools,
+            variants=[]
+            if len(chosen) == 1
+            else [Variant(row.id, *choice) for row, choice in zip(replies, chosen, strict=True)],
         )
         return StartedGeneration(generation_id=generation_id, stream=self._generations.start(plan))
 
     def _generation_row(
-        self, thread_id: UUID, assistant_id: UUID, request: IdempotentRequest | None
+        self, thread_id: UUID, replies: list[m.Message], request: IdempotentRequest | None
     ) -> m.Generation:
-        """The row of a generation this process starts, writing ``assistant_id``."""
+        """The row of a generation this process starts, writing ``replies``."""
         return m.Generation(
             id=new_generation_id(),
             thread_id=thread_id,
             principal_id=self._caller.id,
-            message_id=assistant_id,
+            message_id=replies[0].id,
+            variant_ids=[row.id for row in replies] if len(replies) > 1 else None,
             owner=self._generations.instance_id,
             idempotency_key=request.key if request else None,
             request_hash=request.digest if request else None,

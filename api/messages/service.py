@@ -65,7 +65,7 @@ class MessageService:
         own = await logs.of_message(row.id)
         if own is None:
             raise no_request_logged(row)
-        rounds = await logs.of_run(own.generation_id, thread_id)
+        rounds = await logs.of_run(own.generation_id, thread_id, row.variant)
         return MessageRequest(
             message_id=row.id,
             generation_id=own.generation_id,

@@ -73,11 +73,13 @@ class ToolResultPayload(msgspec.Struct, omit_defaults=True):
     error: str | None = None
 
 
-class ErrorPayload(msgspec.Struct):
-    """A failure after the stream started (it can no longer be an HTTP error)."""
+class ErrorPayload(msgspec.Struct, omit_defaults=True):
+    """A failure after the stream started (it can no longer be an HTTP error);
+    ``message_id`` names the reply of a compare run that failed."""
 
     code: str
     detail: str
+    message_id: UUID | None = None
 
 
 class DonePayload(msgspec.Struct):

@@ -88,6 +88,18 @@ class MessageList(msgspec.Struct, kw_only=True):
     data: list[Message]
 
 
+class Variant(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One reply of a compare run: its model (else the thread's) and params on top of
+    the thread's, checked like a single request's."""
+
+    model: ModelName | None = None
+    params: ChatParams | None = None
+
+
+# A compare run: two to four replies generated at once, side by side.
+Variants = Annotated[list[Variant], msgspec.Meta(min_length=2, max_length=4)]
+
+
 class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Body of ``POST /api/threads/{id}/messages``."""
 
@@ -100,6 +112,7 @@ class SendMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stream: bool = True
     model: ModelName | None = None
     params: ChatParams | None = None
+    variants: Variants | None = None
     if_busy: IfBusy = "reject"
 
 
@@ -114,6 +127,7 @@ class Regenerate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     model: ModelName | None = None
     params: ChatParams | None = None
+    variants: Variants | None = None
     stream: bool = True
     if_busy: IfBusy = "reject"
 
@@ -139,3 +153,11 @@ class SendResult(msgspec.Struct, kw_only=True):
 
     user_message: Message | None
     assistant_message: Message
+
+
+class CompareResult(msgspec.Struct, kw_only=True):
+    """Answer of a non-streamed compare run: the user message and its replies, in the
+    order of ``variants`` (a variant whose model failed is a ``failed`` reply)."""
+
+    user_message: Message | None
+    replies: list[Message]

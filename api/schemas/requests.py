@@ -37,7 +37,8 @@ class ModelCall(msgspec.Struct, kw_only=True):
 
 class MessageRequest(msgspec.Struct, kw_only=True):
     """Answer of ``GET .../messages/{message_id}/request``: every model call of the run
-    that wrote the message, oldest first (one per tool round)."""
+    that wrote the message, oldest first (one per tool round; in a compare run, the
+    message's own call)."""
 
     message_id: UUID
     generation_id: UUID

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models as m
 
 # Either index refuses a second running generation in a thread.
-BUSY_INDEXES = ("uq_generation_thread_id_running", "uq_message_thread_id_in_progress")
+BUSY_INDEXES = ("uq_generation_thread_id_running", "uq_message_thread_id_variant_in_progress")
 IDEMPOTENCY_INDEX = "uq_generation_thread_id_idempotency_key"
 
 
@@ -65,6 +65,15 @@ class GenerationStore:
         """Insert a generation (after the reply row it points at)."""
         self._session.add(row)
         await self._session.flush()
+
+    async def set_variants(self, generation_id: UUID, reply_ids: list[UUID]) -> None:
+        """Make a generation a compare run writing ``reply_ids`` (the first is its
+        ``message_id``)."""
+        await self._session.execute(
+            update(m.Generation)
+            .where(m.Generation.id == generation_id)
+            .values(variant_ids=reply_ids)
+        )
 
     async def owns(self, generation_id: UUID, owner: str) -> bool:
         """Whether ``owner`` still runs the generation; the row stays locked for the

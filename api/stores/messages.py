@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CTE, func, select, update
+from sqlalchemy import CTE, any_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.errors import NotFoundError
@@ -63,9 +63,11 @@ def reply_placeholder(
     params: dict[str, Any],
     request_message_count: int,
     prompt: tuple[UUID, int] | None = None,
+    variant: int = 0,
 ) -> m.Message:
     """The assistant row a generation writes into, ``in_progress`` until its final write;
-    ``prompt`` is the prompt version its system prompt was rendered from."""
+    ``prompt`` is the prompt version its system prompt was rendered from, ``variant`` its
+    place in a compare run."""
     return new_message(
         thread_id,
         parent_id,
@@ -77,6 +79,7 @@ def reply_placeholder(
         request_message_count=request_message_count,
         prompt_id=prompt[0] if prompt else None,
         prompt_version=prompt[1] if prompt else None,
+        variant=variant,
     )
 
 
@@ -253,7 +256,13 @@ class MessageStore:
             .where(
                 m.Message.status == "in_progress",
                 ~select(m.Generation.id)
-                .where(m.Generation.message_id == m.Message.id, m.Generation.status == "running")
+                .where(
+                    or_(
+                        m.Generation.message_id == m.Message.id,
+                        m.Message.id == any_(m.Generation.variant_ids),
+                    ),
+                    m.Generation.status == "running",
+                )
                 .exists(),
             )
             .values(

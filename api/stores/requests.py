@@ -56,14 +56,20 @@ class RequestLogStore:
             select(m.ModelRequest).where(m.ModelRequest.message_id == message_id).limit(1)
         )
 
-    async def of_run(self, generation_id: UUID, thread_id: UUID) -> list[m.ModelRequest]:
-        """Every call of one run in a thread, oldest first."""
+    async def of_run(
+        self, generation_id: UUID, thread_id: UUID, variant: int
+    ) -> list[m.ModelRequest]:
+        """Every call of one run in a thread that wrote a reply at place ``variant``,
+        oldest first: all of them but for a compare run, whose other variants' calls
+        belong to their own replies."""
         return list(
             await self._session.scalars(
                 select(m.ModelRequest)
+                .join(m.Message, m.Message.id == m.ModelRequest.message_id)
                 .where(
                     m.ModelRequest.generation_id == generation_id,
                     m.ModelRequest.thread_id == thread_id,
+                    m.Message.variant == variant,
                 )
                 .order_by(m.ModelRequest.created_at, m.ModelRequest.id)
             )

@@ -16,7 +16,7 @@ from db.models import Base
 from tests.fixtures.database import connect
 
 # The newest revision in db/migrations/versions.
-HEAD = "0012"
+HEAD = "0013"
 
 VIEW_COLUMNS = [
     "thread_id",
@@ -217,6 +217,7 @@ async def test_catalog_matches_create_all(
         "ck_message_role",
         "ck_message_status",
         "ck_message_not_own_parent",
+        "ck_message_variant",
         "pk_generation",
         "pk_generation_event",
         "fk_generation_thread_id_thread",
@@ -247,8 +248,11 @@ async def test_catalog_matches_create_all(
         "fk_message_prompt_id_prompt_version",
     } == constraint_names
     indexes = {name: definition for _, name, definition in from_migrations["indexes"]}
-    assert "WHERE (status = 'in_progress'::text)" in indexes["uq_message_thread_id_in_progress"]
-    assert indexes["uq_message_thread_id_in_progress"].startswith("CREATE UNIQUE INDEX")
+    assert (
+        "WHERE (status = 'in_progress'::text)"
+        in indexes["uq_message_thread_id_variant_in_progress"]
+    )
+    assert indexes["uq_message_thread_id_variant_in_progress"].startswith("CREATE UNIQUE INDEX")
     assert "WHERE (status = 'running'::text)" in indexes["uq_generation_thread_id_running"]
 
 

@@ -15,6 +15,7 @@ import { describeSettings, threadChanges, titleOf } from "./store.js";
  * @typedef {object} Views
  * @property {import("./account-view.js").AccountView} account
  * @property {import("./address-view.js").AddressView} address
+ * @property {import("./compare-view.js").CompareView} compare
  * @property {import("./conflict-view.js").ConflictView} conflict
  * @property {import("./composer-view.js").ComposerView} composer
  * @property {import("./conversation-view.js").ConversationView} conversation
@@ -57,6 +58,7 @@ export class Controller {
     conversation.bindSwitchSibling(this.guarded(this.switchSibling));
     views.requests.bindShow(this.guarded(this.showRequest));
     views.requests.bindReplay(this.guarded(this.replay));
+    views.compare.bindUse(this.guarded(this.useReply));
     address.bindThreadIdChange((id) => {
       if (id && !store.isOpen(id)) this.guarded(this.openThread)(id);
     });
@@ -80,6 +82,7 @@ export class Controller {
     views.settings.setCatalog(models.data, tools.data);
     views.requests.setModels(models.data);
     await this.library.load();
+    views.compare.setCatalog(models.data);
     await this.loadThreads();
     this.feeds.followList();
     const id = views.address.threadId();
@@ -236,6 +239,7 @@ export class Controller {
     this.feeds.followThread(threadId);
     const [thread, messages] = await Promise.all([api.getThread(threadId), api.listMessages(threadId)]);
     store.openThread(thread, messages.data);
+    views.compare.clear();
     views.conversation.clearEditing();
     views.address.show(threadId);
     this.showTitle();
@@ -382,6 +386,7 @@ export class Controller {
 
   onEvent(reply, event) {
     reply.apply(event);
+    this.views.compare.apply(event);
     // A send or a tool round moved the thread's head, a new version of it: keep it so a
     // rename or a branch switch during the reply is not refused as someone else's change.
     if (event.event === "message.created" && event.data.message.role !== "user") {
@@ -417,8 +422,12 @@ export class Controller {
     if (!store.thread) await this.createThread();
     views.composer.clear();
     const threadId = store.thread.id;
+    const variants = views.compare.variants();
+    if (variants) views.compare.start();
+    else views.compare.clear();
     try {
-      await this.runReply((listener) => api.sendMessage(threadId, { content }, listener));
+      const body = variants ? { content, variants } : { content };
+      await this.runReply((listener) => api.sendMessage(threadId, body, listener));
     } catch (error) {
       // A refused send (409 while a reply runs, 413, …) keeps the text for another try.
       views.composer.restore(content);
@@ -476,6 +485,12 @@ export class Controller {
     const threadId = this.store.thread.id;
     this.views.requests.close();
     await this.runReply((listener) => api.replayMessage(threadId, messageId, body, listener));
+  }
+
+  /** "Use this one" under a compared reply: it becomes the head, as a sibling switch. */
+  async useReply(messageId) {
+    await this.switchSibling(messageId);
+    if (this.store.thread.head_id === messageId) this.views.compare.chosen(messageId);
   }
 
   async switchSibling(siblingId) {

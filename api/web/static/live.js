@@ -36,6 +36,8 @@ export class LiveReply {
     this.messages = messages;
     this.contents = progress ? { ...progress.contents } : {};
     this.sawDone = false;
+    // Replies of a compare run shown beside the branch, not in it.
+    this.beside = new Set();
   }
 
   apply({ event, id, data }) {
@@ -77,6 +79,13 @@ export class LiveReply {
 
 const HANDLERS = {
   "message.created"(live, { message }) {
+    // A compare run's later replies stream in their own columns (compare-view.js); the
+    // branch shows its first, which the head follows.
+    const last = live.messages.at(-1);
+    if (message.role === "assistant" && last?.role === "assistant" && last.parent_id === message.parent_id && last.status === "in_progress") {
+      live.beside.add(message.id);
+      return;
+    }
     live.contents[message.id] = message.content;
     live.place({ ...message });
   },
@@ -109,6 +118,7 @@ const HANDLERS = {
     });
   },
   "message.completed"(live, { message }) {
+    if (live.beside.has(message.id)) return;
     live.contents[message.id] = message.content;
     live.place({ ...message });
   },

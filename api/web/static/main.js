@@ -2,6 +2,7 @@
 // that wires them together.
 import { AccountView } from "./account-view.js";
 import { AddressView } from "./address-view.js";
+import { CompareView } from "./compare-view.js";
 import { ConflictView } from "./conflict-view.js";
 import { ComposerView } from "./composer-view.js";
 import { Controller } from "./controller.js";
@@ -19,6 +20,7 @@ const prompts = new PromptsView();
 const controller = new Controller(new Store(), {
   account: new AccountView(),
   address: new AddressView(),
+  compare: new CompareView(),
   conflict: new ConflictView(),
   composer: new ComposerView(),
   conversation: new ConversationView(),
