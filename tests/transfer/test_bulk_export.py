@@ -102,7 +102,7 @@ async def test_two_thousand_threads_stream_in_constant_memory(
                 async for line in response.aiter_lines():
                     size += len(line)
                     document = json.loads(line)
-                    if document["title"].startswith("bulk "):
+                    if (document["title"] or "").startswith("bulk "):
                         assert len(document["messages"]) == MESSAGES_PER_THREAD
                         titles.add(document["title"])
     assert titles == {f"bulk {n}" for n in range(1, THREADS + 1)}

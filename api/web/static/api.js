@@ -75,6 +75,7 @@ async function request(method, path, body, version) {
  * @typedef {object} Listener
  * @property {(event: {event: string, id: string, data: any}) => void} onEvent called for each event, data already parsed
  * @property {AbortSignal} signal stops listening (the reply itself goes on)
+ * @property {() => void} [onOpen] called once the server answered with the stream
  */
 
 /**
@@ -84,7 +85,7 @@ async function request(method, path, body, version) {
  * and because it sends the key as a header.
  * @param {Listener} listener
  */
-async function stream(method, path, body, { onEvent, signal }) {
+async function stream(method, path, body, { onEvent, onOpen, signal }) {
   const init = options(method, body, signal);
   init.headers.accept = "text/event-stream";
   const response = await fetch(path, init);
@@ -93,6 +94,7 @@ async function stream(method, path, body, { onEvent, signal }) {
   if (!(response.headers.get("content-type") || "").startsWith("text/event-stream")) {
     throw new ApiError(response.status, "expected an event stream");
   }
+  onOpen?.();
   await readEvents(response.body, (frame) => {
     onEvent({ event: frame.event, id: frame.id, data: frame.data ? JSON.parse(frame.data) : {} });
   });

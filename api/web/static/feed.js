@@ -11,22 +11,25 @@ const RECONNECT_MS = 1000;
 /**
  * One feed, followed until `stop()`: `open(lastEventId, listener)` is an api call.
  * Reconnecting before any event came, there is no id to resume after: `catchUp()`
- * reloads what the feed shows instead.
+ * reloads what the feed shows instead, once the feed is open (the server has then
+ * fixed where it starts, so nothing in between is missed). With `catchUpWhenOpened`
+ * the first connection does so too: what the page loaded before it may be older.
  */
 class Follower {
-  constructor(open, onEvent, catchUp) {
+  constructor(open, onEvent, catchUp, catchUpWhenOpened = false) {
     this.abort = new AbortController();
     this.lastEventId = "";
-    this.run(open, onEvent, catchUp);
+    this.run(open, onEvent, catchUp, catchUpWhenOpened);
   }
 
-  async run(open, onEvent, catchUp) {
+  async run(open, onEvent, catchUp, catchUpWhenOpened) {
     const { signal } = this.abort;
     for (let first = true; !signal.aborted; first = false) {
-      if (!first && !this.lastEventId) catchUp();
+      const reload = !this.lastEventId && (catchUpWhenOpened || !first);
       try {
         await open(this.lastEventId, {
           signal,
+          onOpen: () => reload && catchUp(),
           onEvent: (event) => {
             if (event.id) this.lastEventId = event.id;
             onEvent(event);
@@ -72,6 +75,7 @@ export class FeedSync {
       (last, listener) => api.followEvents(last, listener),
       (event) => this.guard(() => this.onListEvent(event)),
       () => this.guard(() => this.controller.loadThreads()),
+      true,
     );
   }
 
