@@ -76,9 +76,27 @@ def encode_thread(
     if fmt == "markdown":
         return to_markdown(thread, rows, own).encode()
     if fmt == "openai-jsonl":
-        line = to_chat_line(thread, rows, registry, library_prompt)
-        return msgspec.json.encode(line) + b"\n"
-    return msgspec.json.encode(to_document(thread, rows, own)) + (b"\n" if fmt == "jsonl" else b"")
+        return json_line(to_chat_line(thread, rows, registry, library_prompt))
+    if fmt == "jsonl":
+        return json_line(to_document(thread, rows, own))
+    return msgspec.json.encode(to_document(thread, rows, own))
+
+
+# Valid inside JSON strings, but line breaks to readers that split like str.splitlines.
+_LINE_BREAKS = (
+    (b"\xc2\x85", b"\\u0085"),
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+)
+
+
+def json_line(value: object) -> bytes:
+    """``value`` as one JSON line that no line reader splits: NEL, LINE SEPARATOR and
+    PARAGRAPH SEPARATOR (UTF-8 sequences that can only occur inside strings) escaped."""
+    encoded = msgspec.json.encode(value)
+    for raw, escaped in _LINE_BREAKS:
+        encoded = encoded.replace(raw, escaped)
+    return encoded + b"\n"
 
 
 def parse_document(

@@ -101,3 +101,22 @@ async def test_openai_jsonl_round_trip_gives_the_same_line(client: httpx.AsyncCl
     branch = (await client.get(f"/api/threads/{imported['id']}/messages")).json()["data"]
     assert [m["role"] for m in branch] == roles[1:]
     assert imported["head_id"] == branch[-1]["id"]
+
+
+async def test_a_line_of_the_bulk_export_survives_any_line_reader(
+    client: httpx.AsyncClient,
+) -> None:
+    """Text holding NEL, LINE SEPARATOR or PARAGRAPH SEPARATOR stays on its line: they
+    are escaped, since readers that split like str.splitlines break lines there."""
+    text = "one\u2028two\x85three\u2029four"
+    thread = (await client.post("/api/threads", json={"title": "separators"})).json()
+    sent = await client.post(
+        f"/api/threads/{thread['id']}/messages", json={"content": text, "generate": False}
+    )
+    assert sent.status_code == 201, sent.text
+    for fmt in ("jsonl", "openai-jsonl"):
+        response = await client.get("/api/export", params={"format": fmt})
+        # Every piece splitlines makes is a whole document.
+        documents = [json.loads(line) for line in response.content.decode().splitlines()]
+        mine = [doc for doc in documents if text in json.dumps(doc, ensure_ascii=False)]
+        assert len(mine) == 1, fmt
