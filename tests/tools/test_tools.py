@@ -449,6 +449,7 @@ async def test_search_threads_bad_arguments(
 async def test_search_uses_the_gin_index(session_factory: async_sessionmaker[AsyncSession]) -> None:
     async with session_factory() as session:
         await session.execute(text("SET LOCAL enable_seqscan = off"))
+        await session.execute(text("SET LOCAL enable_indexscan = off"))
         plan = await session.execute(
             text(
                 "EXPLAIN SELECT id FROM message "
