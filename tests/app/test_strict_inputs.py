@@ -77,19 +77,23 @@ async def test_nothing_running_and_no_id_is_still_204(client: httpx.AsyncClient)
     assert response.status_code == 204
 
 
+# Fixed, so that every pytest-xdist worker collects the same test ids.
+_SOME_ID = uuid.UUID("5d0c7a52-93a4-4f0e-8d7b-2f1e0c3b9a61")
+
+
 @pytest.mark.parametrize(
     "value",
     [
         "nope",
         "7",
-        f"{uuid.uuid4()}",
-        f"{uuid.uuid4()}:",
-        f"{uuid.uuid4()}:-1",
-        f"{uuid.uuid4()}:1.5",
-        f"{uuid.uuid4()}: 1",
+        f"{_SOME_ID}",
+        f"{_SOME_ID}:",
+        f"{_SOME_ID}:-1",
+        f"{_SOME_ID}:1.5",
+        f"{_SOME_ID}: 1",
         # Past the events table's integer column.
-        f"{uuid.uuid4()}:9999999999",
-        f"{uuid.uuid4().hex}:1",
+        f"{_SOME_ID}:9999999999",
+        f"{_SOME_ID.hex}:1",
     ],
 )
 @pytest.mark.parametrize("where", ["header", "query"])

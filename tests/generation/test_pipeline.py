@@ -100,7 +100,10 @@ async def test_reply_completes_and_is_stored_when_the_client_disconnects(
 
 async def test_generations_in_different_threads_interleave(client: httpx.AsyncClient) -> None:
     threads = [await create_thread(client, model="fake-small") for _ in range(2)]
+    # When each word arrived: a follower that falls behind gets several chunks (one word
+    # each) coalesced into one event, so words are counted, not events.
     arrivals: dict[int, list[float]] = {0: [], 1: []}
+    texts = {0: "", 1: ""}
 
     async def run(index: int) -> None:
         url = f"/api/threads/{threads[index]['id']}/messages"
@@ -108,10 +111,13 @@ async def test_generations_in_different_threads_interleave(client: httpx.AsyncCl
         async with aconnect_sse(client, "POST", url, json=body) as source:
             async for sse in source.aiter_sse():
                 if sse.event == "message.delta":
-                    arrivals[index].append(time.perf_counter())
+                    content = sse.json()["content"]
+                    texts[index] += content
+                    arrivals[index] += [time.perf_counter()] * len(content.split())
 
     await asyncio.gather(run(0), run(1))
     first, second = arrivals[0], arrivals[1]
+    assert texts[0] == texts[1] == reply_text(30)
     assert len(first) == len(second) == 30
     # Each stream's tokens arrive while the other one is still streaming.
     assert second[0] < first[-1]
