@@ -250,9 +250,13 @@ class GenerationManager:
                     await notify_follow(session, generation_id)
                     asked = True
                 if status == "finished" and not events:
-                    # A killed owner's events never reached the table: the reaper's
-                    # closing events are then numbered from the last stored one.
-                    events = await read_closing_events(session, generation_id)
+                    # Nothing stored after the client's position: it has seen the
+                    # stored ``done``, or it saw a killed owner's events that never
+                    # reached the table, and the reaper's closing events, numbered from
+                    # the last stored one, are behind it.
+                    closing = await read_closing_events(session, generation_id)
+                    if closing and closing[-1].seq < position:
+                        events = closing
             batch: list[Event] = []
             for event in events:
                 if status == "running" and event.seq != position + 1:

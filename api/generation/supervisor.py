@@ -23,6 +23,7 @@ import logging
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api import metrics
 from api.generation.listener import APPLICATION_PREFIX, Notifications
 from api.schemas.events import DonePayload, Event, EventName, MessageCompleted, encode_payload
 from api.schemas.views import to_message
@@ -92,10 +93,13 @@ class Supervisor:
             dead = await GenerationStore(session).lock_dead(
                 self._instance_id, self._lease_s, self._grace_s, APPLICATION_PREFIX
             )
-            for generation in dead:
-                await finish_interrupted(session, generation)
+            models = [await finish_interrupted(session, generation) for generation in dead]
             orphan_count = await MessageStore(session).interrupt_orphans()
             await session.commit()
+        # Counted here, once stored: the dead process never counted how they ended.
+        for model in models:
+            if model is not None:
+                metrics.generation_finished(model, "interrupted")
         if dead or orphan_count:
             logger.warning(
                 "marked %d generation(s) and %d orphaned reply(ies) interrupted",
@@ -115,18 +119,20 @@ class Supervisor:
             await session.commit()
 
 
-async def finish_interrupted(session: AsyncSession, generation: m.Generation) -> None:
+async def finish_interrupted(session: AsyncSession, generation: m.Generation) -> str | None:
     """Mark a dead generation's replies (one, or a compare run's) interrupted and append
-    its last events."""
+    its last events; the model of its first reply (None when none was left to mark)."""
     messages = MessageStore(session)
     reply_ids = generation.variant_ids or (
         [generation.message_id] if generation.message_id is not None else []
     )
     seq = await last_seq(session, generation.id)
     items: list[tuple[EventName, str]] = []
+    model: str | None = None
     for reply_id in reply_ids:
         reply = await messages.interrupt(reply_id)
         if reply is not None:
+            model = model or reply.model
             view = to_message(reply, await messages.sibling_ids(reply))
             items.append(("message.completed", encode_payload(MessageCompleted(message=view))))
     items.append(("done", encode_payload(DonePayload())))
@@ -136,3 +142,4 @@ async def finish_interrupted(session: AsyncSession, generation: m.Generation) ->
     ]
     await GenerationStore(session).finish(generation.id)
     await append_events(session, [(generation.id, events)], owner=None)
+    return model

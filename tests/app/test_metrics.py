@@ -17,53 +17,16 @@ from pathlib import Path
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.app import RunningApp, http_client, stream_events
+from tests.fixtures.metrics import scrape
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.threads import create_thread
 
 MODEL = "fake-large"
 UUID_IN_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@dataclass
-class Scrape:
-    """One ``/metrics`` answer: each sample by its name and labels."""
-
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-    def value(self, name: str, **labels: str) -> float:
-        """The sample's value; 0 for a series not there yet (a counter not yet moved)."""
-        return self.samples.get((name, frozenset(labels.items())), 0.0)
-
-    def by(self, name: str, label: str) -> dict[str, float]:
-        """The values of ``name``'s samples, by the value of one of their labels."""
-        return {
-            dict(labels)[label]: value
-            for (sample, labels), value in self.samples.items()
-            if sample == name
-        }
-
-    def label_values(self) -> Iterator[str]:
-        """Every label value of every sample."""
-        for _, labels in self.samples:
-            for _, value in labels:
-                yield value
-
-
-async def scrape(client: httpx.AsyncClient) -> Scrape:
-    response = await client.get("/metrics")
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    samples = {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-    return Scrape(samples)
 
 
 def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:

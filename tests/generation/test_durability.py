@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import send_and_cancel, send_and_disconnect, stream_events
 from tests.fixtures.messages import wait_until_settled
+from tests.fixtures.metrics import scrape
 from tests.fixtures.processes import ServerProcess, start_server
 from tests.fixtures.threads import create_thread
 
@@ -40,6 +41,16 @@ async def test_resume_on_another_process_has_no_gap_and_no_duplicate(
     text_seen = "".join(first) + resumed.deltas()
     assert text_seen == reply_text(60)
     row = await wait_until_settled(db_engine, reply_id)
+    # A client that reconnects after `done` (as EventSource does) gets nothing more.
+    async with httpx.AsyncClient(base_url=b.base_url, timeout=30) as http:
+        again = await stream_events(
+            http,
+            "GET",
+            f"/api/threads/{thread_id}/stream",
+            headers={"Last-Event-ID": resumed.events[-1].id},
+        )
+    assert again.status_code == 200
+    assert again.names() == []
     assert row.content == text_seen
     assert row.status == "completed"
 
@@ -227,6 +238,7 @@ async def test_killed_process_leaves_an_interrupted_reply(
 ) -> None:
     victim = start_server(migrated_database_url, fake_upstream_url)
     survivor = two_servers[1]
+    interrupted_before = await interrupted_count(two_servers)
     thread_id = (await create_thread(victim.base_url, model="fake-small"))["id"]
     deltas, _, reply_id = await send_and_disconnect(
         victim.base_url, thread_id, "doomed [[chunks:2000]] [[slow:5]]", stop_after_deltas=20
@@ -234,6 +246,12 @@ async def test_killed_process_leaves_an_interrupted_reply(
     victim.stop(signal.SIGKILL)
     row = await wait_until_settled(db_engine, reply_id)
     assert row.status == "interrupted"
+    # Whichever survivor reaped it counted how it ended (just after storing it).
+    deadline = time.monotonic() + 10
+    while await interrupted_count(two_servers) == interrupted_before:
+        assert time.monotonic() < deadline, "the reaped generation was never counted"
+        await asyncio.sleep(0.1)
+    assert await interrupted_count(two_servers) == interrupted_before + 1
     # The text flushed before the kill is kept.
     assert reply_text(2000).startswith(row.content)
     async with httpx.AsyncClient(base_url=survivor.base_url, timeout=30) as http:
@@ -246,6 +264,18 @@ async def test_killed_process_leaves_an_interrupted_reply(
     assert again.status_code == 200
     assert again.completed()["status"] == "completed"
     assert len(deltas) == 20
+
+
+async def interrupted_count(servers: list[ServerProcess]) -> float:
+    """``fake-small`` generations the servers counted as ended ``interrupted``."""
+    total = 0.0
+    for server in servers:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            seen = await scrape(http)
+        total += seen.value(
+            "playground_generations_finished_total", model="fake-small", status="interrupted"
+        )
+    return total
 
 
 @pytest.mark.parametrize(
