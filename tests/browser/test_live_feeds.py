@@ -4,14 +4,16 @@ created in one appears in the other's list."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.browser.helpers import (
     SLOW_MODEL_ENV,
+    api,
     last_reply,
     new_thread,
     screenshot,
@@ -136,3 +138,24 @@ async def test_settings_being_typed_stay_when_another_tab_saves(
     await two.get_by_role("button", name="Apply my change anyway").click()
     await expect(two.locator("#settings-status")).to_have_text("Saved")
     await expect(one.locator("#system-prompt")).to_have_value("Typed in tab two", timeout=WITHIN_MS)
+
+
+async def test_a_change_before_the_thread_feed_opens_is_not_missed(
+    blank_page: Page, server: ServerProcess
+) -> None:
+    """The page reads a thread, then opens its feed; a message stored in between (here:
+    while the feed's request is held) shows once the feed is open."""
+    page = blank_page
+    thread = await api(server, "POST", "/api/threads", json={"title": "Read, then followed"})
+    messages = f"/api/threads/{thread['id']}/messages"
+    await api(server, "POST", messages, json={"content": "first", "generate": False})
+    held: asyncio.Queue[Route] = asyncio.Queue()
+    await page.route(f"**/api/threads/{thread['id']}/events*", lambda route: held.put_nowait(route))
+    await open_page(page, thread["id"])
+    feed = await held.get()
+    await expect(page.locator("li.message.user .content")).to_have_text("first")
+    await api(server, "POST", messages, json={"content": "stored meanwhile", "generate": False})
+    await feed.continue_()
+    await expect(page.locator("li.message.user .content")).to_have_text(
+        ["first", "stored meanwhile"]
+    )

@@ -235,10 +235,11 @@ export class Controller {
   async openThread(threadId) {
     const { store, views } = this;
     store.stopFollowing();
-    // From before the thread is read, so that no change in between is missed.
-    this.feeds.followThread(threadId);
+    this.feeds.stopThread();
     const [thread, messages] = await Promise.all([api.getThread(threadId), api.listMessages(threadId)]);
     store.openThread(thread, messages.data);
+    // After the read: once open, the feed reloads the thread, so no change in between is missed.
+    this.feeds.followThread(threadId);
     views.compare.clear();
     views.conversation.clearEditing();
     views.address.show(threadId);

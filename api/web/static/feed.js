@@ -10,22 +10,23 @@ const RECONNECT_MS = 1000;
 
 /**
  * One feed, followed until `stop()`: `open(lastEventId, listener)` is an api call.
- * Reconnecting before any event came, there is no id to resume after: `catchUp()`
- * reloads what the feed shows instead, once the feed is open (the server has then
- * fixed where it starts, so nothing in between is missed). With `catchUpWhenOpened`
- * the first connection does so too: what the page loaded before it may be older.
+ * Whenever a connection opens with no id to resume after (the first one, or a
+ * reconnection before any event came), `catchUp()` reloads what the feed shows, once
+ * the feed is open: the server has then fixed where it starts, so nothing between
+ * the page's earlier read and the feed's start is missed. The page reads first and
+ * follows after, so a feed that is slow to open never holds the page up.
  */
 class Follower {
-  constructor(open, onEvent, catchUp, catchUpWhenOpened = false) {
+  constructor(open, onEvent, catchUp) {
     this.abort = new AbortController();
     this.lastEventId = "";
-    this.run(open, onEvent, catchUp, catchUpWhenOpened);
+    this.run(open, onEvent, catchUp);
   }
 
-  async run(open, onEvent, catchUp, catchUpWhenOpened) {
+  async run(open, onEvent, catchUp) {
     const { signal } = this.abort;
-    for (let first = true; !signal.aborted; first = false) {
-      const reload = !this.lastEventId && (catchUpWhenOpened || !first);
+    while (!signal.aborted) {
+      const reload = !this.lastEventId;
       try {
         await open(this.lastEventId, {
           signal,
@@ -75,7 +76,6 @@ export class FeedSync {
       (last, listener) => api.followEvents(last, listener),
       (event) => this.guard(() => this.onListEvent(event)),
       () => this.guard(() => this.controller.loadThreads()),
-      true,
     );
   }
 
