@@ -63,3 +63,32 @@ async def test_three_models_in_columns_and_use_this_one(
     await expect(page.locator(f"li.message[data-message-id='{chosen}']")).to_be_visible()
     stored = await api(server, "GET", f"/api/threads/{thread_id}/messages/{chosen}")
     assert (stored["model"], stored["params"]) == ("fake-slow", {"temperature": 0.2})
+
+
+async def test_a_reload_mid_run_rebuilds_every_column(
+    blank_page: Page, server: ServerProcess
+) -> None:
+    page = blank_page
+    await page.goto("/")
+    await expect(page.locator("#model option")).not_to_have_count(0)
+    thread_id = await new_thread(page)
+    await page.check("#compare-toggle")
+    pickers = page.locator(".compare-picker")
+    await pickers.nth(0).locator(".compare-model").select_option("fake-steady")
+    await pickers.nth(1).locator(".compare-model").select_option("fake-slow")
+    await send(page, "reload me [[chunks:300]]")
+    columns = page.locator(".compare-column")
+    await expect(columns).to_have_count(2)
+    await expect(columns.nth(1).locator(".compare-text")).not_to_be_empty()
+    await page.reload()
+    # Followed again from the run's first event: both columns, each with its whole text.
+    await expect(columns).to_have_count(2)
+    await wait_idle(page)
+    replies = (await api(server, "GET", f"/api/threads/{thread_id}/messages"))["data"]
+    first = replies[-1]
+    for index, model in enumerate(("fake-steady", "fake-slow")):
+        column = columns.nth(index)
+        await expect(column.locator(".compare-model-name")).to_have_text(model)
+        await expect(column.locator(".compare-text")).to_have_text(reply_text(300))
+        await expect(column.locator(".compare-meta")).to_contain_text("tokens")
+    assert await columns.nth(0).get_attribute("data-message-id") == first["id"]

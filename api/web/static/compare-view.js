@@ -87,16 +87,28 @@ export class CompareView {
     this.panel.hidden = true;
   }
 
+  /** Show the columns (if hidden) with one for `reply` and its text so far: a run
+   * followed from the middle, whose first reply was announced before it was known to
+   * be a compare run. */
+  include(reply) {
+    this.panel.hidden = false;
+    if (this.byReply.has(reply.id)) return;
+    this.column(reply).querySelector(".compare-text").textContent = reply.content;
+  }
+
+  column(reply) {
+    const column = el("article", "compare-column");
+    column.dataset.messageId = reply.id;
+    column.append(el("h3", "compare-model-name", reply.model), el("div", "compare-text"), el("div", "compare-meta"));
+    this.byReply.set(reply.id, column);
+    this.columns.append(column);
+    return column;
+  }
+
   /** Apply one event of the run's stream to its column. */
   apply({ event, data }) {
     if (this.panel.hidden) return;
-    if (event === "message.created" && data.message.role === "assistant") {
-      const column = el("article", "compare-column");
-      column.dataset.messageId = data.message.id;
-      column.append(el("h3", "compare-model-name", data.message.model), el("div", "compare-text"), el("div", "compare-meta"));
-      this.byReply.set(data.message.id, column);
-      this.columns.append(column);
-    }
+    if (event === "message.created" && data.message.role === "assistant") this.column(data.message);
     const column = this.byReply.get(data.message_id ?? data.message?.id);
     if (!column) return;
     if (event === "message.delta") column.querySelector(".compare-text").textContent += data.content;

@@ -387,6 +387,11 @@ export class Controller {
 
   onEvent(reply, event) {
     reply.apply(event);
+    // A second reply under the same message: a compare run (also one followed after a
+    // reload, or started in another tab), shown in columns beside the branch's first.
+    if (event.event === "message.created" && reply.beside.has(event.data.message.id)) {
+      this.views.compare.include(reply.messages.at(-1));
+    }
     this.views.compare.apply(event);
     // A send or a tool round moved the thread's head, a new version of it: keep it so a
     // rename or a branch switch during the reply is not refused as someone else's change.
@@ -400,15 +405,19 @@ export class Controller {
     this.render();
   }
 
-  /** After opening a thread: follow a reply still being generated, from where we were. */
+  /** After opening a thread: follow a reply still being generated, from where we were.
+   * A compare run is followed from its first event instead, so that every column is
+   * built again. */
   async resume() {
     const { store } = this;
     const threadId = store.thread.id;
-    const progress = loadProgress(threadId);
+    const saved = loadProgress(threadId);
     const running = store.messages.at(-1)?.status === "in_progress";
-    if (!running && !progress) return;
+    if (!running && !saved) return;
+    const progress = saved?.compare ? null : saved;
     if (progress) store.setMessages(restoreProgress(store.messages, progress));
-    await this.runReply((listener) => api.followReply(threadId, progress?.eventId, listener), progress);
+    const after = saved?.compare ? `${saved.eventId.split(":")[0]}:0` : saved?.eventId;
+    await this.runReply((listener) => api.followReply(threadId, after, listener), progress);
   }
 
   /** Follow a reply started elsewhere (another tab) from its first event. */

@@ -4,7 +4,8 @@
 
 const KEY = (threadId) => `playground:stream:${threadId}`;
 
-/** What was saved for the thread: {eventId, contents: {messageId: text}} or null. */
+/** What was saved for the thread: {eventId, contents: {messageId: text}, compare} or
+ * null; `compare` when the reply was a compare run's. */
 export function loadProgress(threadId) {
   try {
     return JSON.parse(sessionStorage.getItem(KEY(threadId)));
@@ -47,7 +48,8 @@ export class LiveReply {
       this.sawDone = true;
       clearProgress(this.threadId);
     } else if (id) {
-      sessionStorage.setItem(KEY(this.threadId), JSON.stringify({ eventId: id, contents: this.contents }));
+      const saved = { eventId: id, contents: this.contents, compare: this.beside.size > 0 };
+      sessionStorage.setItem(KEY(this.threadId), JSON.stringify(saved));
     }
   }
 
@@ -82,7 +84,8 @@ const HANDLERS = {
     // A compare run's later replies stream in their own columns (compare-view.js); the
     // branch shows its first, which the head follows.
     const last = live.messages.at(-1);
-    if (message.role === "assistant" && last?.role === "assistant" && last.parent_id === message.parent_id && last.status === "in_progress") {
+    // (Followed again from the first event, the branch already holds the first reply.)
+    if (message.role === "assistant" && last?.role === "assistant" && last.id !== message.id && last.parent_id === message.parent_id && last.status === "in_progress") {
       live.beside.add(message.id);
       return;
     }
