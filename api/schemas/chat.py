@@ -96,64 +96,72 @@ class FinishStep(Chunk, tag="finish-step"):
     """An assistant row ended."""
 
 
-class TextStart(Chunk, tag="text-start"):
-    """A text part opens (``id``: the assistant row it is stored in)."""
+class TextChunk(Chunk):
+    """A chunk of one text part (``id``: the assistant row it is stored in)."""
 
     id: str
 
 
-class TextDelta(Chunk, tag="text-delta"):
+class TextStart(TextChunk, tag="text-start"):
+    """A text part opens."""
+
+
+class TextDelta(TextChunk, tag="text-delta"):
     """A piece of reply text."""
 
-    id: str
     delta: str
 
 
-class TextEnd(Chunk, tag="text-end"):
+class TextEnd(TextChunk, tag="text-end"):
     """A text part is complete."""
 
-    id: str
 
-
-class ToolInputStart(Chunk, tag="tool-input-start"):
-    """A tool call begins (``providerExecuted``: a built-in tool the server runs)."""
+# Each tool chunk declares its own ``providerExecuted`` (a built-in tool the server
+# runs) rather than inheriting it: msgspec encodes a base's fields first, which would
+# move it from the end of the chunks already sent to clients.
+class ToolChunk(Chunk):
+    """A chunk of one tool call."""
 
     tool_call_id: str
+
+
+class ToolInputChunk(ToolChunk):
+    """A chunk of a tool call's input, which names the tool."""
+
     tool_name: str
+
+
+class ToolInputStart(ToolInputChunk, tag="tool-input-start"):
+    """A tool call begins."""
+
     provider_executed: bool | None = None
 
 
-class ToolInputAvailable(Chunk, tag="tool-input-available"):
+class ToolInputAvailable(ToolInputChunk, tag="tool-input-available"):
     """A tool call whose arguments passed validation."""
 
-    tool_call_id: str
-    tool_name: str
     input: Any
     provider_executed: bool | None = None
 
 
-class ToolInputError(Chunk, tag="tool-input-error"):
+class ToolInputError(ToolInputChunk, tag="tool-input-error"):
     """A tool call whose arguments were rejected before it ran; the model retries."""
 
-    tool_call_id: str
-    tool_name: str
     input: Any
     error_text: str
     provider_executed: bool | None = None
 
 
-class ToolOutputAvailable(Chunk, tag="tool-output-available"):
+class ToolOutputAvailable(ToolChunk, tag="tool-output-available"):
     """What a built-in tool gave."""
 
-    tool_call_id: str
     output: Any
     provider_executed: bool | None = None
 
 
-class ToolOutputError(Chunk, tag="tool-output-error"):
+class ToolOutputError(ToolChunk, tag="tool-output-error"):
     """A built-in tool that ran and failed."""
 
-    tool_call_id: str
     error_text: str
     provider_executed: bool | None = None
 

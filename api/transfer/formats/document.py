@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from api.schemas.messages import Role, Status
-from api.schemas.transfer import (
-    THREAD_FORMAT,
-    DocumentMessage,
-    DocumentTimings,
-    DocumentToolCall,
-    DocumentUsage,
-    ThreadDocument,
-)
+from api.schemas.transfer import THREAD_FORMAT, DocumentMessage, ThreadDocument
 from api.schemas.views import to_message, to_thread
 from api.stores.messages import new_message
 from api.stores.tree import MessageTree
@@ -55,33 +48,12 @@ def to_document(
 
 
 def _document_message(row: m.Message) -> DocumentMessage:
-    # Usage and timings grouped as the API shows them.
-    view = to_message(row, [])
-    usage = msgspec.convert(msgspec.to_builtins(view.usage), DocumentUsage) if view.usage else None
-    timings = (
-        msgspec.convert(msgspec.to_builtins(view.timings), DocumentTimings)
-        if view.timings
-        else None
-    )
-    return DocumentMessage(
-        id=str(row.id),
-        parent_id=str(row.parent_id) if row.parent_id else None,
-        role=cast(Role, row.role),
-        content=row.content,
-        status=cast(Status, row.status),
-        model=row.model,
-        params=row.params,
-        request_message_count=row.request_message_count,
-        usage=usage,
-        finish_reason=row.finish_reason,
-        timings=timings,
-        error=row.error,
-        tool_calls=(
-            msgspec.convert(row.tool_calls, list[DocumentToolCall]) if row.tool_calls else None
-        ),
-        tool_call_id=row.tool_call_id,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
+    # The message as the API shows it (usage with its total, timings grouped), less what
+    # only a stored row has (its thread, siblings, prompt reference, version); ids become
+    # text, as a document names its messages.
+    view = msgspec.to_builtins(to_message(row, []), builtin_types=(datetime,))
+    return msgspec.convert(
+        {name: view[name] for name in DocumentMessage.__struct_fields__}, DocumentMessage
     )
 
 
