@@ -15,7 +15,7 @@ from litestar.response import Stream
 
 from api.chat.deps import provide_chat_service
 from api.chat.service import ChatReply, ChatService
-from api.http.openapi import UI_MESSAGE_CHUNK, errors, operation_class
+from api.http.openapi import GENERATING, UI_MESSAGE_CHUNK, errors, operation_class
 from api.http.sse import SSE_HEADERS
 from api.schemas.chat import ChatRequest
 
@@ -33,8 +33,6 @@ STREAM = ResponseSpec(
     data_container=None,
     description="The reply as the AI SDK's UI message stream (`text/event-stream`)",
 )
-# Whatever starts a generation can fail in all these ways before the stream starts.
-GENERATING = (400, 404, 409, 413, 429, 502, 503, 504)
 
 
 class ChatController(Controller):
