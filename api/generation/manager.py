@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import metrics
 from api.errors import ConflictError
 from api.generation.event_writer import EventWriter
-from api.generation.feed import KEEPALIVE_S, Cursor, local_frames, stored_frames, with_retry
+from api.generation.feed import Cursor, local_frames, stored_frames, with_retry
 from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationRunner
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
 from api.schemas.events import Event, frame_prefix
-from api.schemas.feed import KEEPALIVE_FRAME
+from api.schemas.sse import KEEPALIVE_FRAME, KEEPALIVE_S
 from api.stores.events import (
     notify_cancel,
     notify_follow,

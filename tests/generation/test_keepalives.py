@@ -8,9 +8,9 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator
 
-from api.generation.feed import KEEPALIVE_S, Cursor, local_frames, with_retry
+from api.generation.feed import Cursor, local_frames, with_retry
 from api.generation.stream import GenerationStream
-from api.schemas.feed import KEEPALIVE_FRAME
+from api.schemas.sse import KEEPALIVE_FRAME, KEEPALIVE_S
 
 FIRST = b"id: g:1\nevent: message.created\ndata: {}\n\n"
 SECOND = b"id: g:2\nevent: done\ndata: {}\n\n"
