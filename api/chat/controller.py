@@ -14,9 +14,9 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from api.chat.deps import provide_chat_service
-from api.chat.service import ChatReply, ChatService
-from api.http.openapi import UI_MESSAGE_CHUNK, errors, operation_class
-from api.http.sse import SSE_HEADERS
+from api.chat.service import ChatService
+from api.http.openapi import GENERATING, UI_MESSAGE_CHUNK, errors, operation_class
+from api.http.sse import SSE_HEADERS, sse_response
 from api.schemas.chat import ChatRequest
 
 # What the AI SDK's own servers send (``UI_MESSAGE_STREAM_HEADERS``): the protocol's
@@ -33,8 +33,6 @@ STREAM = ResponseSpec(
     data_container=None,
     description="The reply as the AI SDK's UI message stream (`text/event-stream`)",
 )
-# Whatever starts a generation can fail in all these ways before the stream starts.
-GENERATING = (400, 404, 409, 413, 429, 502, 503, 504)
 
 
 class ChatController(Controller):
@@ -76,7 +74,7 @@ class ChatController(Controller):
             # Waiting for the model's first answer lets a failure before any output be a
             # real 502/504.
             await reply.stream.wait_opened()
-        return _ui_stream(chat, reply)
+        return sse_response(chat.frames(reply), UI_STREAM_HEADERS)
 
     @get(
         "/stream",
@@ -99,14 +97,4 @@ class ChatController(Controller):
         reply = await chat.resume(thread_id)
         if reply is None:
             return Response(None, status_code=204)
-        return _ui_stream(chat, reply)
-
-
-def _ui_stream(chat: ChatService, reply: ChatReply) -> Stream:
-    """Disconnecting ends only this response: the reply keeps running and storing."""
-    return Stream(
-        chat.frames(reply),
-        status_code=200,
-        media_type="text/event-stream",
-        headers=UI_STREAM_HEADERS,
-    )
+        return sse_response(chat.frames(reply), UI_STREAM_HEADERS)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.chat.translate import ChunkTranslator, ui_frames
 from api.errors import BadRequestError, ConflictError
 from api.generation.context import ThreadTools
+from api.generation.feed import with_retry
 from api.generation.manager import GenerationManager
 from api.generation.stream import GenerationStream
 from api.messages.sending import SendService
@@ -117,7 +118,8 @@ class ChatService:
         return ChatReply(thread_id, running.id, None, root, client, user_id)
 
     def frames(self, reply: ChatReply) -> AsyncIterator[bytes]:
-        """The reply's events as the UI message stream, live or replayed from Postgres."""
+        """The reply's events as the UI message stream, live or replayed from Postgres,
+        with ``retry:`` and keep-alive comments as every event stream of the API."""
         translator = ChunkTranslator(
             thread_id=reply.thread_id,
             generation_id=reply.generation_id,
@@ -125,7 +127,8 @@ class ChatService:
             user_id=reply.user_id,
             client_functions=reply.client_functions,
         )
-        return ui_frames(self._generations.follow(reply.generation_id), translator)
+        events = self._generations.follow_or_idle(reply.generation_id)
+        return with_retry(ui_frames(events, translator))
 
     async def _regenerate(
         self, thread: m.Thread, message_id: str | None, client: frozenset[str]

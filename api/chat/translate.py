@@ -9,7 +9,7 @@ followed live, resumed from Postgres, or run by another process alike.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from typing import Any
 from uuid import UUID
 
@@ -43,6 +43,7 @@ from api.schemas.events import (
     ToolResultPayload,
 )
 from api.schemas.messages import Message
+from api.schemas.sse import KEEPALIVE_FRAME
 
 # The AI SDK's finish reasons, from a reply's stored finish reason (when completed).
 _FINISH_REASONS = {
@@ -235,16 +236,20 @@ class ChunkTranslator:
 
 
 async def ui_frames(
-    events: AsyncIterator[Event], translator: ChunkTranslator
-) -> AsyncIterator[bytes]:
+    events: AsyncIterator[Event | None], translator: ChunkTranslator
+) -> AsyncGenerator[bytes, None]:
     """The UI message stream of a generation's events: one ``data:`` line of JSON per
-    chunk, then ``data: [DONE]`` after ``done``."""
+    chunk, then ``data: [DONE]`` after ``done``; a keep-alive comment for each None
+    (nothing came for a while), which the AI SDK's parser skips."""
     encoder = msgspec.json.Encoder()
 
     def encoded(chunks: list[Chunk]) -> bytes:
         return b"".join(b"data: %s\n\n" % encoder.encode(chunk) for chunk in chunks)
 
     async for event in events:
+        if event is None:
+            yield KEEPALIVE_FRAME
+            continue
         frames = encoded(translator.chunks(event))
         if event.name == "done":
             break

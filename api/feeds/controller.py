@@ -10,13 +10,19 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
-from litestar.params import FromPath, FromQuery, HeaderParameter, Parameter
+from litestar.params import FromPath, FromQuery
 
-from api.errors import BadRequestError
 from api.feeds.deps import provide_feeds
 from api.feeds.service import FeedService
 from api.http.openapi import errors, operation_class
-from api.http.sse import sse_response
+from api.http.sse import (
+    EventsStreamToken,
+    ThreadStreamToken,
+    last_event_id_header,
+    last_event_id_query,
+    resume_after,
+    sse_response,
+)
 from api.schemas.auth import StreamToken
 from api.schemas.feed import FEED_ID_PATTERN, FeedPosition, parse_feed_id
 from api.streams.deps import provide_stream_access
@@ -24,34 +30,8 @@ from api.streams.service import StreamAccess
 from db.models import FEED_KINDS
 
 _ID_DOC = "The id of the last event received (as its `id:` gave it); resume after it."
-LastFeedIdHeader = Annotated[
-    str,
-    HeaderParameter(
-        name="Last-Event-ID", description=_ID_DOC, schema_extra={"pattern": FEED_ID_PATTERN}
-    ),
-]
-LastFeedIdQuery = Annotated[
-    str,
-    Parameter(
-        description=f"{_ID_DOC} For clients that cannot set the header.",
-        schema_extra={"pattern": FEED_ID_PATTERN},
-    ),
-]
-# Read by the auth middleware; declared so the document lists it.
-ThreadTokenQuery = Annotated[
-    str,
-    Parameter(
-        description="A token from `POST /api/threads/{thread_id}/stream-token`, for clients"
-        " that cannot send `Authorization` (EventSource)."
-    ),
-]
-EventsTokenQuery = Annotated[
-    str,
-    Parameter(
-        description="A token from `POST /api/events/stream-token`, for clients that cannot"
-        " send `Authorization` (EventSource)."
-    ),
-]
+LastFeedIdHeader = Annotated[str, last_event_id_header(_ID_DOC, FEED_ID_PATTERN)]
+LastFeedIdQuery = Annotated[str, last_event_id_query(_ID_DOC, FEED_ID_PATTERN)]
 
 FEED_EVENT = Schema(
     type=OpenAPIType.OBJECT,
@@ -71,18 +51,8 @@ _FEED_OK = ResponseSpec(
 
 def _after(header: str, query: str) -> FeedPosition | None:
     """The place in the log to resume after, from the header (else the query parameter)."""
-    for field, value in (("Last-Event-ID", header), ("last_event_id", query)):
-        if not value:
-            continue
-        position = parse_feed_id(value)
-        if position is None:
-            raise BadRequestError(
-                f"{field} {value!r} is not an event id of this feed (`<xid>-<id>`, as in"
-                " the events' `id:`)",
-                extra={"field": field},
-            )
-        return position
-    return None
+    resume = resume_after(header, query, parse_feed_id, source="this feed", shape="`<xid>-<id>`")
+    return None if resume is None else resume.position
 
 
 class FeedController(Controller):
@@ -107,7 +77,7 @@ class FeedController(Controller):
         thread_id: FromPath[UUID],
         last_event_id_header: LastFeedIdHeader = "",
         last_event_id: FromQuery[LastFeedIdQuery] = "",
-        stream_token: FromQuery[ThreadTokenQuery] = "",
+        stream_token: FromQuery[ThreadStreamToken] = "",
     ) -> Response[Any]:
         """What changes in the thread, from any process: messages created, edited or
         deleted, the head moved, settings changed, generations started and finished.
@@ -127,7 +97,7 @@ class FeedController(Controller):
         feeds: NamedDependency[FeedService],
         last_event_id_header: LastFeedIdHeader = "",
         last_event_id: FromQuery[LastFeedIdQuery] = "",
-        stream_token: FromQuery[EventsTokenQuery] = "",
+        stream_token: FromQuery[EventsStreamToken] = "",
     ) -> Response[Any]:
         """What changes in the caller's thread list (an admin's: every thread): threads
         created, renamed or re-set, deleted, and new activity. After ``Last-Event-ID``

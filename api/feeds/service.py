@@ -25,12 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.feeds.hub import FeedHub, Subscription
 from api.feeds.render import render
 from api.schemas.auth import Principal
-from api.schemas.feed import KEEPALIVE_FRAME, FeedPosition, opening_frame
+from api.schemas.feed import FeedPosition, opening_frame
+from api.schemas.sse import KEEPALIVE_FRAME, KEEPALIVE_S
 from api.stores.feed import FeedPage, FeedStore, Opening
 from api.stores.threads import ThreadStore
 
-# How often an idle feed sends a comment.
-KEEPALIVE_S = 15.0
 # The re-check of a read held back by an older running transaction: first delay, most.
 RECHECK_FIRST_S = 0.05
 RECHECK_MAX_S = 1.0

@@ -38,15 +38,12 @@ import anyio
 import msgspec
 
 from api.generation.stream import GenerationStream
-from api.schemas.events import RETRY_FIELD, Event, MessageDelta, sse_frame
-from api.schemas.feed import KEEPALIVE_FRAME
+from api.schemas.events import Event, MessageDelta, sse_frame
+from api.schemas.sse import KEEPALIVE_FRAME, KEEPALIVE_S, RETRY_FIELD
 
 # A batch stops growing past this many bytes, so a follower far behind writes the log
 # in pieces instead of one buffer the size of the reply.
 MAX_BATCH_BYTES = 64 * 1024
-# How long a follower stays silent before it writes a keep-alive comment (as the live
-# feeds do).
-KEEPALIVE_S = 15.0
 
 _decode_delta = msgspec.json.Decoder(MessageDelta).decode
 

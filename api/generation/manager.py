@@ -7,6 +7,7 @@ events and Postgres notifications.
 
 from __future__ import annotations
 
+import math
 import uuid
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -19,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import metrics
 from api.errors import ConflictError
 from api.generation.event_writer import EventWriter
-from api.generation.feed import KEEPALIVE_S, Cursor, local_frames, stored_frames, with_retry
+from api.generation.feed import Cursor, local_frames, stored_frames, with_retry
 from api.generation.listener import Notifications
 from api.generation.pipeline import GenerationRunner
 from api.generation.plan import GenerationPlan
 from api.generation.stream import GenerationStream
 from api.schemas.events import Event, frame_prefix
-from api.schemas.feed import KEEPALIVE_FRAME
+from api.schemas.sse import KEEPALIVE_FRAME, KEEPALIVE_S
 from api.stores.events import (
     notify_cancel,
     notify_follow,
@@ -191,12 +192,24 @@ class GenerationManager:
 
     async def follow(self, generation_id: UUID, after_seq: int = 0) -> AsyncIterator[Event]:
         """The events of a generation after ``after_seq``, then live ones, until ``done``."""
+        async for event in self.follow_or_idle(generation_id, after_seq, idle_s=math.inf):
+            if event is not None:
+                yield event
+
+    async def follow_or_idle(
+        self, generation_id: UUID, after_seq: int = 0, idle_s: float = KEEPALIVE_S
+    ) -> AsyncIterator[Event | None]:
+        """``follow``, with None after each ``idle_s`` without an event (within a second
+        of that for another process's generation): the cue for a keep-alive comment of a
+        stream that writes the events its own way (the AI SDK's)."""
         local = self._by_id.get(generation_id)
         if local is not None:
-            async for event in local.follow(after_seq):
+            async for event in local.follow(after_seq, idle_s):
                 yield event
             return
-        async for events in self._stored_batches(generation_id, after_seq):
+        async for events in self._stored_batches(generation_id, after_seq, idle_s):
+            if not events:
+                yield None
             for event in events:
                 yield event
 
@@ -228,11 +241,11 @@ class GenerationManager:
         return None if stream is None else weakref.ref(stream)
 
     async def _stored_batches(
-        self, generation_id: UUID, after_seq: int
+        self, generation_id: UUID, after_seq: int, idle_s: float = KEEPALIVE_S
     ) -> AsyncIterator[list[Event]]:
         """The stored events after ``after_seq``, one list per read, until ``done`` or
-        the generation is no longer running; an empty list after ``KEEPALIVE_S``
-        without any (a follower's cue for a keep-alive)."""
+        the generation is no longer running; an empty list after ``idle_s`` without
+        any (a follower's cue for a keep-alive)."""
         position = after_seq
         asked = False
         quiet_since = anyio.current_time()
@@ -265,7 +278,7 @@ class GenerationManager:
                 position = event.seq
                 if event.name == "done":
                     break
-            if batch or anyio.current_time() - quiet_since >= KEEPALIVE_S:
+            if batch or anyio.current_time() - quiet_since >= idle_s:
                 yield batch
                 quiet_since = anyio.current_time()
             if status != "running" or (batch and batch[-1].name == "done"):

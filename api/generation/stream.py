@@ -20,6 +20,7 @@ reply.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -218,8 +219,11 @@ class GenerationStream:
         """Wait until an event is published (or the generation finishes)."""
         await self._changed.wait()
 
-    async def follow(self, after_seq: int = 0) -> AsyncIterator[Event]:
-        """Yield the events after ``after_seq``, then live ones until ``done``."""
+    async def follow(
+        self, after_seq: int = 0, idle_s: float = math.inf
+    ) -> AsyncIterator[Event | None]:
+        """Yield the events after ``after_seq``, then live ones until ``done``; None
+        after each ``idle_s`` without one."""
         position = after_seq
         while True:
             self.seal()
@@ -228,4 +232,7 @@ class GenerationStream:
                 position += 1
             if self.finished:
                 return
-            await self._changed.wait()
+            with anyio.move_on_after(idle_s) as waiting:
+                await self._changed.wait()
+            if waiting.cancelled_caught:
+                yield None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, get_args
 
 import msgspec
+from litestar import post
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
@@ -50,6 +51,8 @@ ERROR_DESCRIPTIONS = {
     " `Retry-After`",
     504: "The model server did not answer in time, before any output",
 }
+# Whatever starts a generation can fail in all these ways before the stream starts.
+GENERATING = (400, 404, 409, 413, 429, 502, 503, 504)
 
 
 def errors(
@@ -141,6 +144,12 @@ def message_links(thread_id: str, message_id: str) -> dict[str, Link]:
     return links
 
 
+# From a JSON reply (``stream: false``) on to its assistant message.
+REPLY_LINKS = message_links(
+    "$response.body#/assistant_message/thread_id", "$response.body#/assistant_message/id"
+)
+
+
 def operation_class(
     *,
     event_stream: bool = False,
@@ -171,6 +180,22 @@ def operation_class(
                     response.links = {**(response.links or {}), **status_links}
 
     return DocumentedOperation
+
+
+def new_reply_post(path: str, *, operation_id: str, answer: ResponseSpec) -> post:
+    """The route decorator of a POST that makes a new reply beside a stored message (a
+    regeneration, a replay): answered as ``answer`` or as its events, with a body that
+    may be left out, links on to the reply, and the errors of starting a generation
+    (422 for an ``Idempotency-Key`` used before with another request)."""
+    return post(
+        path,
+        operation_id=operation_id,
+        status_code=200,
+        responses={200: answer, **errors(*GENERATING, 422)},
+        operation_class=operation_class(
+            event_stream=True, optional_body=True, links={200: REPLY_LINKS}
+        ),
+    )
 
 
 # Litestar copies a bound only when it is truthy, so ``ge=0`` went missing.

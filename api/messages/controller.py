@@ -12,7 +12,14 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api.generation.manager import GenerationManager
 from api.http.conditional import ETAG, IfMatchHeader, tagged
-from api.http.openapi import errors, message_links, operation_class
+from api.http.openapi import (
+    GENERATING,
+    REPLY_LINKS,
+    errors,
+    message_links,
+    new_reply_post,
+    operation_class,
+)
 from api.http.sse import sse_response
 from api.messages.deps import (
     provide_message_service,
@@ -59,12 +66,6 @@ REPLIES = ResponseSpec(
     data_container=_ONE_OR_SEVERAL,
     description=f"{REPLY.description} (with `variants`: the user message and every reply)",
     generate_examples=False,
-)
-# Whatever starts a generation can fail in all these ways before the stream starts.
-GENERATING = (400, 404, 409, 413, 429, 502, 503, 504)
-# From a JSON reply (``stream: false``) on to its assistant message.
-REPLY_LINKS = message_links(
-    "$response.body#/assistant_message/thread_id", "$response.body#/assistant_message/id"
 )
 
 
@@ -182,14 +183,8 @@ class MessageController(Controller):
         still at that version)."""
         await messages.delete(thread_id, message_id, parse_if_match(if_match))
 
-    @post(
-        "/{message_id:uuid}/regenerate",
-        operation_id="regenerateMessage",
-        status_code=200,
-        responses={200: REPLIES, **errors(*GENERATING, 422)},
-        operation_class=operation_class(
-            event_stream=True, optional_body=True, links={200: REPLY_LINKS}
-        ),
+    @new_reply_post(
+        "/{message_id:uuid}/regenerate", operation_id="regenerateMessage", answer=REPLIES
     )
     async def regenerate(
         self,
@@ -254,15 +249,7 @@ class MessageController(Controller):
         model call of the run that wrote it, one per tool round, oldest first."""
         return await messages.request_log(thread_id, message_id)
 
-    @post(
-        "/{message_id:uuid}/replay",
-        operation_id="replayMessage",
-        status_code=200,
-        responses={200: REPLY, **errors(*GENERATING, 422)},
-        operation_class=operation_class(
-            event_stream=True, optional_body=True, links={200: REPLY_LINKS}
-        ),
-    )
+    @new_reply_post("/{message_id:uuid}/replay", operation_id="replayMessage", answer=REPLY)
     async def replay(
         self,
         replaying: NamedDependency[ReplayService],

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from api.http.openapi import errors
-from api.http.paging import PageCursor
+from api.http.paging import PageCursor, page_limit
 from api.prompts.deps import provide_prompt_service
 from api.prompts.service import PromptService
 from api.schemas.prompts import (
@@ -25,7 +25,7 @@ from api.schemas.prompts import (
     VersionPage,
 )
 
-PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Items per page, 1-100.")]
+PageLimit = Annotated[int, page_limit("Items")]
 VersionNumber = Annotated[int, Parameter(ge=1, le=2_147_483_647, description="A version number.")]
 NAME_TAKEN = {409: "The caller has a prompt of that name already"}
 

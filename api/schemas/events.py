@@ -116,10 +116,6 @@ def sse_frame(prefix: bytes, seq: int, name: EventName, data: bytes) -> bytes:
     return b"%s%d%s%s\n\n" % (prefix, seq, _FRAME_MIDDLES[name], data)
 
 
-# Put before a stream's first event: a client that loses the connection reconnects
-# after a second (EventSource's default is a few seconds).
-RETRY_FIELD = b"retry: 1000\n"
-
 # What a frame's ``id:`` holds (``frame_prefix`` and the seq): a UUID (in either case)
 # and a position that fits the events table's integer column.
 EVENT_ID_PATTERN = f"^{UUID_TEXT}:[0-9]{{1,9}}$"

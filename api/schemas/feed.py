@@ -17,6 +17,7 @@ from uuid import UUID
 import msgspec
 
 from api.schemas.messages import Message
+from api.schemas.sse import RETRY_FIELD
 from api.schemas.threads import Thread
 
 
@@ -85,15 +86,12 @@ def parse_feed_id(value: str) -> FeedPosition | None:
 
 FeedPayload = ThreadChanged | ThreadDeleted | MessageChanged | MessageDeleted | GenerationChanged
 
-# Sent while nothing happens, so that proxies and clients see the connection alive.
-KEEPALIVE_FRAME = b": keep-alive\n\n"
-
 
 def opening_frame(position: FeedPosition) -> bytes:
     """The first frame of a feed: reconnect after a second, and from ``position`` (an
     ``id:`` without data dispatches no event, but EventSource keeps it as its last id, so
     a reconnection before any change misses none)."""
-    return b"retry: 1000\nid: %s\n\n" % str(position).encode()
+    return RETRY_FIELD + b"id: %s\n\n" % str(position).encode()
 
 
 def feed_frame(position: FeedPosition, kind: str, payload: FeedPayload) -> bytes:

@@ -9,11 +9,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, Parameter
 
 from api.http.openapi import errors
-from api.http.paging import OwnerFilter, PageCursor
+from api.http.paging import OwnerFilter, PageCursor, owner_filter, page_limit
 from api.schemas.search import SearchPage
 from api.search.deps import provide_search_service
 from api.search.service import SearchService
-from api.validation import parse_uuid
 
 Query = Annotated[
     str,
@@ -22,7 +21,7 @@ Query = Annotated[
         description='Words to find, in web search syntax: "quoted phrases", `or`, `-word`.',
     ),
 ]
-PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Results per page, 1-100.")]
+PageLimit = Annotated[int, page_limit("Results")]
 
 
 class SearchController(Controller):
@@ -44,4 +43,4 @@ class SearchController(Controller):
     ) -> SearchPage:
         """Messages and thread titles matching ``q``, best ranked first, a page at a time,
         each with a snippet whose matched words are marked."""
-        return await search.search(q, limit, cursor, parse_uuid("owner", owner) if owner else None)
+        return await search.search(q, limit, cursor, owner_filter(owner))

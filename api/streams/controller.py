@@ -9,12 +9,18 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, Parameter
+from litestar.params import FromPath, FromQuery
 
 from api.errors import BadRequestError
 from api.generation.manager import GenerationManager
 from api.http.openapi import errors, operation_class
-from api.http.sse import sse_response
+from api.http.sse import (
+    ThreadStreamToken,
+    last_event_id_header,
+    last_event_id_query,
+    resume_after,
+    sse_response,
+)
 from api.schemas.auth import StreamToken
 from api.schemas.events import EVENT_ID_PATTERN, parse_event_id
 from api.streams.deps import provide_generations, provide_stream_access
@@ -23,27 +29,8 @@ from api.streams.service import StreamAccess
 _EVENT_ID_DOC = "The id of the last event received, `<generation id>:<n>`; resume after it."
 # Plain strings, empty when absent: an optional ``str | None`` is documented as nullable,
 # and a header or query value is never null.
-LastEventIdHeader = Annotated[
-    str,
-    HeaderParameter(
-        name="Last-Event-ID", description=_EVENT_ID_DOC, schema_extra={"pattern": EVENT_ID_PATTERN}
-    ),
-]
-# Read by the auth middleware; declared so the document lists it.
-StreamTokenQuery = Annotated[
-    str,
-    Parameter(
-        description="A token from `POST /api/threads/{thread_id}/stream-token`, for clients"
-        " that cannot send `Authorization` (EventSource)."
-    ),
-]
-LastEventIdQuery = Annotated[
-    str,
-    Parameter(
-        description=f"{_EVENT_ID_DOC} For clients that cannot set the header (EventSource).",
-        schema_extra={"pattern": EVENT_ID_PATTERN},
-    ),
-]
+LastEventIdHeader = Annotated[str, last_event_id_header(_EVENT_ID_DOC, EVENT_ID_PATTERN)]
+LastEventIdQuery = Annotated[str, last_event_id_query(_EVENT_ID_DOC, EVENT_ID_PATTERN)]
 
 
 class Cancelled(msgspec.Struct, kw_only=True):
@@ -87,7 +74,7 @@ class GenerationController(Controller):
         thread_id: FromPath[UUID],
         last_event_id_header: LastEventIdHeader = "",
         last_event_id: FromQuery[LastEventIdQuery] = "",
-        stream_token: FromQuery[StreamTokenQuery] = "",
+        stream_token: FromQuery[ThreadStreamToken] = "",
     ) -> Response[Any]:
         """Events after ``Last-Event-ID`` (header, or ``last_event_id`` query parameter),
         then live, until ``done``. Without an id, or with the id of a generation that is
@@ -144,21 +131,16 @@ async def _resume_point(
 ) -> tuple[UUID, int] | None:
     """The generation of this thread and the position to resume after, from the header
     (else the query parameter); None without an id or for a generation that is gone."""
-    points = []
-    for field, value in (("Last-Event-ID", header), ("last_event_id", query)):
-        if not value:
-            continue
-        point = parse_event_id(value)
-        if point is None:
-            raise BadRequestError(
-                f"{field} {value!r} is not an event id of this API"
-                " (Last-Event-ID is `<generation id>:<n>`, as in the events' `id:`)",
-                extra={"field": field},
-            )
-        points.append((field, point))
-    if not points:
+    resume = resume_after(
+        header,
+        query,
+        parse_event_id,
+        source="this API",
+        shape="Last-Event-ID is `<generation id>:<n>`",
+    )
+    if resume is None:
         return None
-    field, (generation_id, after) = points[0]
+    field, (generation_id, after) = resume
     owner = await generations.thread_of(generation_id)
     if owner is None:
         return None

@@ -7,18 +7,17 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.http.conditional import ETAG, IfMatchHeader, tagged
 from api.http.openapi import errors, operation_class, thread_links
-from api.http.paging import OwnerFilter, PageCursor
+from api.http.paging import OwnerFilter, PageCursor, owner_filter, page_limit
 from api.preconditions import parse_if_match
 from api.schemas.threads import MessageRef, Thread, ThreadCreate, ThreadPage, ThreadUpdate
 from api.threads.deps import provide_thread_service
 from api.threads.service import ThreadService
-from api.validation import parse_uuid
 
-PageLimit = Annotated[int, Parameter(ge=1, le=100, description="Threads per page, 1-100.")]
+PageLimit = Annotated[int, page_limit("Threads")]
 
 
 class ThreadController(Controller):
@@ -56,7 +55,7 @@ class ThreadController(Controller):
     ) -> ThreadPage:
         """List the caller's threads (an admin's: everyone's, or ``owner``'s), newest
         activity first, a page at a time."""
-        return await threads.list(limit, cursor, parse_uuid("owner", owner) if owner else None)
+        return await threads.list(limit, cursor, owner_filter(owner))
 
     @get(
         "/{thread_id:uuid}",

@@ -78,6 +78,23 @@ def test_a_reply_is_a_ui_message_stream(carol: Principal) -> None:
     }
 
 
+def test_both_streams_carry_retry_on_their_first_chunk(carol: Principal) -> None:
+    """As every event stream of the API; the AI SDK's parser skips the field."""
+    thread = carol.thread(tools=[])
+    url = f"/api/threads/{thread['id']}/chat"
+    with carol.http.stream("POST", url, json=chat_body(user_message("Tell me more"))) as sent:
+        received = sent.iter_bytes()
+        first = next(received)
+        # The reply still runs: the resume follows it to its end.
+        resumed = carol.http.get(f"{url}/stream")
+        sent_body = first + b"".join(received)
+    assert resumed.status_code == 200, resumed.text
+    for body in (sent_body, resumed.content):
+        assert body.startswith(b'retry: 1000\ndata: {"type":"start"'), body[:80]
+        assert body.count(b"retry:") == 1
+        assert body.endswith(b"data: [DONE]\n\n")
+
+
 def test_resume_replays_the_running_reply_on_another_process(
     servers: list[ServerProcess], carol: Principal
 ) -> None:

@@ -202,6 +202,12 @@ async def test_unknown_thread_and_bad_ids_are_refused(client: httpx.AsyncClient)
     assert response.status_code == 400
     assert response.json()["extra"] == {"field": "last_event_id"}
     assert "'12' is not an event id of this feed" in response.json()["detail"]
+    # As on the generation streams: a bad query id is refused even beside a good header.
+    response = await client.get(
+        f"/api/threads/{thread_id}/events?last_event_id=12", headers={"Last-Event-ID": "1-1"}
+    )
+    assert response.status_code == 400
+    assert response.json()["extra"] == {"field": "last_event_id"}
 
 
 async def test_changes_older_than_the_retention_are_pruned(

@@ -1,6 +1,7 @@
 """What a follower writes around a generation's events (no HTTP, no database): a
 keep-alive comment while it waits with nothing to send, and ``retry:`` joined to the
-first batch of events (``api.generation.feed``)."""
+first batch of events (``api.generation.feed``); a follower of the events themselves
+gets a cue for the comment instead."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator
 
-from api.generation.feed import KEEPALIVE_S, Cursor, local_frames, with_retry
+from api.generation.feed import Cursor, local_frames, with_retry
 from api.generation.stream import GenerationStream
-from api.schemas.feed import KEEPALIVE_FRAME
+from api.schemas.sse import KEEPALIVE_FRAME, KEEPALIVE_S
 
 FIRST = b"id: g:1\nevent: message.created\ndata: {}\n\n"
 SECOND = b"id: g:2\nevent: done\ndata: {}\n\n"
@@ -29,6 +30,20 @@ async def test_a_waiting_follower_sends_keepalives_and_then_the_events() -> None
     rest = [frame async for frame in frames]
     assert [frame for frame in rest if frame != KEEPALIVE_FRAME] == [stream.frames[1]]
     assert (cursor.position, cursor.ended) == (2, True)
+
+
+async def test_a_follower_of_the_events_gets_a_cue_while_nothing_comes() -> None:
+    """``follow`` with ``idle_s`` (as the AI SDK's stream uses it, writing its own frames):
+    None after each quiet interval, then the events."""
+    stream = GenerationStream(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+    stream.publish("message.created", "{}")
+    events = stream.follow(idle_s=0.01)
+    assert await anext(events) == stream.events[0]
+    assert [await anext(events) for _ in range(3)] == [None] * 3
+    stream.publish("done", "{}")
+    stream.mark_finished()
+    rest = [event async for event in events]
+    assert [event for event in rest if event is not None] == [stream.events[1]]
 
 
 async def test_the_last_batch_ends_the_follow_even_if_the_log_is_freed_meanwhile() -> None:
