@@ -8,6 +8,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -104,3 +105,16 @@ async def test_choose_fill_save_version_and_diff(blank_page: Page, server: Serve
     await expect(page.locator("#prompt-version")).to_have_value("1")
     await expect(page.locator("#prompt-var-language")).to_have_value("French")
     await screenshot(page, "prompt-library-pinned")
+
+
+async def test_the_library_lists_more_than_one_page_of_prompts(
+    blank_page: Page, server: ServerProcess
+) -> None:
+    # Named to sort after every other prompt, so they fill the second page of 100.
+    prefix = unique_name("zz-paged")
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        for index in range(101):
+            body = {"name": f"{prefix}-{index:03}", "template": "Plain."}
+            assert (await http.post("/api/prompts", json=body)).status_code == 201
+    await blank_page.goto("/")
+    await expect(blank_page.locator("#prompt option", has_text=prefix)).to_have_count(101)

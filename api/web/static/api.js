@@ -235,9 +235,22 @@ function promptPath(promptId) {
   return `/api/prompts/${encodeURIComponent(promptId)}`;
 }
 
-/** The caller's prompts by name (the first 100). */
+/** Every item of a cursor-paged list at `path`, read 100 at a time: `{data}`. */
+async function everyPage(path) {
+  const data = [];
+  let cursor = "";
+  do {
+    const more = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const page = await request("GET", `${path}?limit=100${more}`);
+    data.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return { data };
+}
+
+/** The caller's prompts by name, all of them. */
 export function listPrompts() {
-  return request("GET", "/api/prompts?limit=100");
+  return everyPage("/api/prompts");
 }
 
 /** A new prompt with its version 1: `{name, template, variables?}`. */
@@ -245,9 +258,9 @@ export function createPrompt(body) {
   return request("POST", "/api/prompts", body);
 }
 
-/** A prompt's versions, newest first (the latest 100). */
+/** A prompt's versions, newest first, all of them. */
 export function listPromptVersions(promptId) {
-  return request("GET", `${promptPath(promptId)}/versions?limit=100`);
+  return everyPage(`${promptPath(promptId)}/versions`);
 }
 
 /** The prompt's next version: `{template, variables?, note?}`. */
