@@ -94,7 +94,7 @@ class MessageMutation:
         info.context.loaders = None
         async with message_service(info.context) as messages:
             await messages.delete(thread, message, version_match(if_version))
-        return message_id
+        return strawberry.ID(str(message))
 
     @strawberry.mutation(description="Send a user message; its reply is generated on its own.")
     async def send_message(

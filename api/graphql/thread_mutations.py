@@ -47,9 +47,10 @@ class ThreadMutation:
         self, info: Info[GraphContext, None], id: strawberry.ID, if_version: int | None = None
     ) -> strawberry.ID:
         """The id of the deleted thread (a running reply is stopped first)."""
+        thread_id = parse_id("id", id)
         async with thread_service(info.context) as threads:
-            await threads.delete(parse_id("id", id), version_match(if_version))
-        return id
+            await threads.delete(thread_id, version_match(if_version))
+        return strawberry.ID(str(thread_id))
 
     @strawberry.mutation(description="Copy the path root→messageId into a new thread.")
     async def fork_thread(
