@@ -14,7 +14,7 @@ from api.generation.manager import GenerationManager
 from api.graphql.context import GraphContext
 from api.graphql.errors import graphql_error
 from api.graphql.events import GenerationEvent, event_of
-from api.graphql.services import parse_id, stream_access
+from api.graphql.services import opened, parse_id, stream_access
 from api.schemas.events import parse_event_id
 
 
@@ -34,7 +34,7 @@ class Subscription:
         context = info.context
         try:
             thread = parse_id("threadId", thread_id)
-            async with stream_access(context) as access:
+            async with opened(context, stream_access) as access:
                 await access.check(thread)
             generations: GenerationManager = context.state.generations
             point = await _start_point(generations, thread, after)
