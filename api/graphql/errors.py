@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from inspect import isawaitable
 from typing import Any, TypeVar
 
@@ -14,7 +14,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
-from api.errors import BadRequestError, as_playground_error
+from api.errors import BadRequestError, PlaygroundError, as_playground_error
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,14 @@ def graphql_error(exc: BaseException) -> GraphQLError:
     if error.retry_after_s:
         extensions["retryAfter"] = error.retry_after_s
     return GraphQLError(error.detail, extensions=extensions)
+
+
+def rename_field(error: PlaygroundError, renames: Mapping[str, str]) -> None:
+    """Make ``error`` name the GraphQL argument that stands for the REST field it names,
+    where their names differ (``renames``: REST name to argument)."""
+    field = (error.extra or {}).get("field")
+    if isinstance(field, str) and field in renames:
+        error.extra = {**(error.extra or {}), "field": renames[field]}
 
 
 def converted(kind: type[T], fields: dict[str, Any]) -> T:

@@ -49,7 +49,7 @@ class Query:
     """What a client reads."""
 
     @strawberry.field(description="The caller's threads, newest activity first.")
-    @with_service(thread_service)
+    @with_service(thread_service, renames={"cursor": "after"})
     async def threads(
         self, threads: ThreadService, first: int = 20, after: str | None = None
     ) -> ThreadConnection:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Concatenate, TypeAlias, TypeVar, get_type_hints
 from uuid import UUID
@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
-from api.errors import BadRequestError
+from api.errors import BadRequestError, PlaygroundError
 from api.graphql.context import GraphContext
+from api.graphql.errors import rename_field
 from api.messages.sending import SendService
 from api.messages.service import MessageService
 from api.preconditions import IfMatch, etag
@@ -65,7 +66,7 @@ async def opened(context: GraphContext, build: Build[S]) -> AsyncIterator[S]:
 
 
 def with_service(
-    build: Build[S], *, changes_trees: bool = False
+    build: Build[S], *, changes_trees: bool = False, renames: Mapping[str, str] | None = None
 ) -> Callable[[Callable[Concatenate[Any, S, ...], Awaitable[R]]], Resolver[R]]:
     """A resolver given ``build``'s service, opened for the caller over a session of the
     resolver's own.
@@ -74,7 +75,8 @@ def with_service(
     ``info``, if it wants the context); strawberry sees ``self``, ``info`` and those
     arguments. An argument typed ``UUID`` is an ``ID`` in the schema, parsed before the
     call: a malformed one is ``BAD_USER_INPUT`` naming it. ``changes_trees``: the write
-    changes message trees, so the operation's loaders read them afresh.
+    changes message trees, so the operation's loaders read them afresh. ``renames``: the
+    argument a service error names instead of the REST field (``{"cursor": "after"}``).
     """
 
     def decorate(resolve: Callable[Concatenate[Any, S, ...], Awaitable[R]]) -> Resolver[R]:
@@ -99,8 +101,12 @@ def with_service(
                 kwargs["info"] = info
             if changes_trees:
                 info.context.loaders = None
-            async with opened(info.context, build) as service:
-                return await resolve(self, service, **kwargs)
+            try:
+                async with opened(info.context, build) as service:
+                    return await resolve(self, service, **kwargs)
+            except PlaygroundError as exc:
+                rename_field(exc, renames or {})
+                raise
 
         # Strawberry reads the field's arguments and type from the signature.
         resolver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

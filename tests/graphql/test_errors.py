@@ -40,7 +40,8 @@ async def test_bad_input_names_the_field(graphql_servers: list[ServerProcess], k
     assert bad_id["extensions"] == {"code": "BAD_USER_INPUT", "status": 400, "field": "id"}
     assert bad_message_id["extensions"]["field"] == "messageId"
     assert bad_message_id["message"] == "messageId is not an id"
-    assert bad_after["extensions"]["code"] == "BAD_USER_INPUT"
+    # The argument the client wrote, not the REST parameter (`cursor`) behind it.
+    assert bad_after["extensions"] == {"code": "BAD_USER_INPUT", "status": 400, "field": "after"}
 
 
 async def test_another_owners_thread_is_not_found(
