@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from inspect import isawaitable
 from typing import Any, TypeVar
 
@@ -83,6 +84,15 @@ def converted(kind: type[T], fields: dict[str, Any]) -> T:
         ) from None
 
 
+@contextmanager
+def as_graphql_errors() -> Iterator[None]:
+    """What the block raises, raised as the GraphQL error a client is told."""
+    try:
+        yield
+    except Exception as exc:
+        raise graphql_error(exc) from exc
+
+
 class ServiceErrors(SchemaExtension):
     """Turns what a resolver raises into a GraphQL error with ``extensions.code``."""
 
@@ -90,26 +100,13 @@ class ServiceErrors(SchemaExtension):
         self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
     ) -> Any:
         """Resolve the field, translating its error."""
-        try:
+        with as_graphql_errors():
             result = _next(root, info, *args, **kwargs)
-        except Exception as exc:
-            raise graphql_error(exc) from exc
         if isawaitable(result):
             return _guarded(result)
         return result
 
 
 async def _guarded(result: Awaitable[Any]) -> Any:
-    try:
+    with as_graphql_errors():
         return await result
-    except Exception as exc:
-        raise graphql_error(exc) from exc
-
-
-async def guarded_stream(events: AsyncIterator[T]) -> AsyncIterator[T]:
-    """A subscription's events, its failure translated like a resolver's."""
-    try:
-        async for event in events:
-            yield event
-    except Exception as exc:
-        raise graphql_error(exc) from exc
