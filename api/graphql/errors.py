@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from inspect import isawaitable
 from typing import Any, TypeVar
 
@@ -14,7 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
-from api.errors import BadRequestError, as_playground_error
+from api.errors import BadRequestError, PlaygroundError, as_playground_error
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,14 @@ def graphql_error(exc: BaseException) -> GraphQLError:
     return GraphQLError(error.detail, extensions=extensions)
 
 
+def rename_field(error: PlaygroundError, renames: Mapping[str, str]) -> None:
+    """Make ``error`` name the GraphQL argument that stands for the REST field it names,
+    where their names differ (``renames``: REST name to argument)."""
+    field = (error.extra or {}).get("field")
+    if isinstance(field, str) and field in renames:
+        error.extra = {**(error.extra or {}), "field": renames[field]}
+
+
 def converted(kind: type[T], fields: dict[str, Any]) -> T:
     """``fields`` (snake_case, absent ones left out) as the REST body ``kind``, with its
     limits checked by msgspec: a violation is ``BAD_USER_INPUT`` naming the field."""
@@ -75,6 +84,15 @@ def converted(kind: type[T], fields: dict[str, Any]) -> T:
         ) from None
 
 
+@contextmanager
+def as_graphql_errors() -> Iterator[None]:
+    """What the block raises, raised as the GraphQL error a client is told."""
+    try:
+        yield
+    except Exception as exc:
+        raise graphql_error(exc) from exc
+
+
 class ServiceErrors(SchemaExtension):
     """Turns what a resolver raises into a GraphQL error with ``extensions.code``."""
 
@@ -82,26 +100,13 @@ class ServiceErrors(SchemaExtension):
         self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
     ) -> Any:
         """Resolve the field, translating its error."""
-        try:
+        with as_graphql_errors():
             result = _next(root, info, *args, **kwargs)
-        except Exception as exc:
-            raise graphql_error(exc) from exc
         if isawaitable(result):
             return _guarded(result)
         return result
 
 
 async def _guarded(result: Awaitable[Any]) -> Any:
-    try:
+    with as_graphql_errors():
         return await result
-    except Exception as exc:
-        raise graphql_error(exc) from exc
-
-
-async def guarded_stream(events: AsyncIterator[T]) -> AsyncIterator[T]:
-    """A subscription's events, its failure translated like a resolver's."""
-    try:
-        async for event in events:
-            yield event
-    except Exception as exc:
-        raise graphql_error(exc) from exc

@@ -20,14 +20,16 @@ from api.graphql.inputs import (
 )
 from api.graphql.services import (
     message_service,
-    parse_id,
     send_service,
     stream_access,
     version_match,
+    with_service,
 )
 from api.graphql.types import Message, message_from, message_of
-from api.messages.sending import StartedGeneration
+from api.messages.sending import SendService, StartedGeneration
+from api.messages.service import MessageService
 from api.schemas.messages import EditMessage, Regenerate, SendMessage, ToolOutputs
+from api.streams.service import StreamAccess
 
 
 @strawberry.type
@@ -54,104 +56,96 @@ class MessageMutation:
     """What a client changes in a thread's messages."""
 
     @strawberry.mutation(description="Store a message without generating a reply.")
+    @with_service(message_service, changes_trees=True)
     async def append_message(
-        self, info: Info[GraphContext, None], thread_id: strawberry.ID, input: AppendMessageInput
+        self, messages: MessageService, thread_id: UUID, input: AppendMessageInput
     ) -> Message | None:
         """The stored message (it becomes the head)."""
-        thread = parse_id("threadId", thread_id)
-        info.context.loaders = None
-        async with message_service(info.context) as messages:
-            stored = await messages.append(thread, body(SendMessage, input, generate=False))
+        stored = await messages.append(thread_id, body(SendMessage, input, generate=False))
         return message_from(stored)
 
     @strawberry.mutation(description="Replace a message's content in place.")
+    @with_service(message_service, changes_trees=True)
     async def edit_message(
         self,
-        info: Info[GraphContext, None],
-        thread_id: strawberry.ID,
-        message_id: strawberry.ID,
+        messages: MessageService,
+        thread_id: UUID,
+        message_id: UUID,
         content: str,
         if_version: int | None = None,
     ) -> Message | None:
         """The edited message."""
-        thread, message = parse_id("threadId", thread_id), parse_id("messageId", message_id)
         edit = body(EditMessage, None, content=content)
-        info.context.loaders = None
-        async with message_service(info.context) as messages:
-            edited = await messages.edit(thread, message, edit, version_match(if_version))
+        edited = await messages.edit(thread_id, message_id, edit, version_match(if_version))
         return message_from(edited)
 
     @strawberry.mutation(description="Delete a message and everything below it.")
+    @with_service(message_service, changes_trees=True)
     async def delete_message(
         self,
-        info: Info[GraphContext, None],
-        thread_id: strawberry.ID,
-        message_id: strawberry.ID,
+        messages: MessageService,
+        thread_id: UUID,
+        message_id: UUID,
         if_version: int | None = None,
     ) -> strawberry.ID:
         """The id of the deleted message."""
-        thread, message = parse_id("threadId", thread_id), parse_id("messageId", message_id)
-        info.context.loaders = None
-        async with message_service(info.context) as messages:
-            await messages.delete(thread, message, version_match(if_version))
-        return message_id
+        await messages.delete(thread_id, message_id, version_match(if_version))
+        return strawberry.ID(str(message_id))
 
     @strawberry.mutation(description="Send a user message; its reply is generated on its own.")
+    @with_service(send_service)
     async def send_message(
         self,
+        sending: SendService,
         info: Info[GraphContext, None],
-        thread_id: strawberry.ID,
+        thread_id: UUID,
         input: SendMessageInput,
         idempotency_key: str | None = None,
     ) -> GenerationStarted | None:
         """The generation, the user message and the reply placeholder."""
-        thread = parse_id("threadId", thread_id)
-        async with send_service(info.context) as sending:
-            started = await sending.send(thread, body(SendMessage, input), idempotency_key)
-        return await _started(info.context, thread, started)
+        started = await sending.send(thread_id, body(SendMessage, input), idempotency_key)
+        return await _started(info.context, thread_id, started)
 
     @strawberry.mutation(description="Generate a new reply beside an assistant message.")
+    @with_service(send_service)
     async def regenerate(
         self,
+        sending: SendService,
         info: Info[GraphContext, None],
-        thread_id: strawberry.ID,
-        message_id: strawberry.ID,
+        thread_id: UUID,
+        message_id: UUID,
         input: RegenerateInput | None = None,
         idempotency_key: str | None = None,
     ) -> GenerationStarted | None:
         """The generation and the new reply placeholder."""
-        thread, message = parse_id("threadId", thread_id), parse_id("messageId", message_id)
-        async with send_service(info.context) as sending:
-            started = await sending.regenerate(
-                thread, message, body(Regenerate, input), idempotency_key
-            )
-        return await _started(info.context, thread, started)
+        again = body(Regenerate, input)
+        started = await sending.regenerate(thread_id, message_id, again, idempotency_key)
+        return await _started(info.context, thread_id, started)
 
     @strawberry.mutation(description="Answer a reply's client-defined function calls.")
+    @with_service(send_service)
     async def submit_tool_outputs(
         self,
+        sending: SendService,
         info: Info[GraphContext, None],
-        thread_id: strawberry.ID,
-        message_id: strawberry.ID,
+        thread_id: UUID,
+        message_id: UUID,
         outputs: list[ToolOutputInput],
     ) -> GenerationStarted | None:
         """The generation that resumes the reply."""
-        thread, message = parse_id("threadId", thread_id), parse_id("messageId", message_id)
         answers = body(ToolOutputs, None, outputs=[vars(output) for output in outputs])
-        async with send_service(info.context) as sending:
-            started = await sending.tool_outputs(thread, message, answers)
-        return await _started(info.context, thread, started)
+        started = await sending.tool_outputs(thread_id, message_id, answers)
+        return await _started(info.context, thread_id, started)
 
     @strawberry.mutation(description="Stop the generation running in the thread.")
+    @with_service(stream_access)
     async def cancel_generation(
-        self, info: Info[GraphContext, None], thread_id: strawberry.ID
+        self, access: StreamAccess, info: Info[GraphContext, None], thread_id: UUID
     ) -> Cancelled | None:
         """The stopped reply; ``CONFLICT`` when nothing is being generated."""
-        thread = parse_id("threadId", thread_id)
-        async with stream_access(info.context) as access:
-            await access.check(thread)
+        await access.check(thread_id)
         generations: GenerationManager = info.context.state.generations
-        message_id, status = await generations.cancel_or_conflict(thread)
+        message_id, status = await generations.cancel_or_conflict(thread_id)
         return Cancelled(cancelled=True, message_id=strawberry.ID(str(message_id)), status=status)
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import strawberry
 from strawberry.types import Info
 
 from api.errors import BadRequestError
 from api.graphql.context import GraphContext
-from api.graphql.services import parse_id, thread_service
+from api.graphql.services import thread_service, with_service
 from api.graphql.types import ModelList, Thread, Tool, model_of, thread_of, tool_of
 from api.llm.router import ModelRouter
 from api.threads.cursor import ThreadCursor, encode_cursor
+from api.threads.service import ThreadService
 from api.tools.registry import ToolRegistry
 
 # The REST page size limits.
@@ -46,16 +49,16 @@ class Query:
     """What a client reads."""
 
     @strawberry.field(description="The caller's threads, newest activity first.")
+    @with_service(thread_service, renames={"cursor": "after"})
     async def threads(
-        self, info: Info[GraphContext, None], first: int = 20, after: str | None = None
+        self, threads: ThreadService, first: int = 20, after: str | None = None
     ) -> ThreadConnection:
         """A page of threads; the same order and cursors as ``GET /api/threads``."""
         if not 1 <= first <= MAX_FIRST:
             raise BadRequestError(
                 f"first must be between 1 and {MAX_FIRST}", extra={"field": "first"}
             )
-        async with thread_service(info.context) as threads:
-            page = await threads.list(first, after or None)
+        page = await threads.list(first, after or None)
         edges = [
             ThreadEdge(
                 cursor=encode_cursor(ThreadCursor(view.last_activity_at, view.id)),
@@ -72,10 +75,10 @@ class Query:
         )
 
     @strawberry.field(description="One thread of the caller.")
-    async def thread(self, info: Info[GraphContext, None], id: strawberry.ID) -> Thread | None:
+    @with_service(thread_service)
+    async def thread(self, threads: ThreadService, id: UUID) -> Thread | None:
         """The thread, or ``NOT_FOUND``."""
-        async with thread_service(info.context) as threads:
-            return thread_of(await threads.get(parse_id("id", id)))
+        return thread_of(await threads.get(id))
 
     @strawberry.field(description="The models on offer.")
     async def models(self, info: Info[GraphContext, None]) -> ModelList:

@@ -12,9 +12,9 @@ from strawberry.types import Info
 from api.errors import BadRequestError
 from api.generation.manager import GenerationManager
 from api.graphql.context import GraphContext
-from api.graphql.errors import graphql_error
+from api.graphql.errors import as_graphql_errors
 from api.graphql.events import GenerationEvent, event_of
-from api.graphql.services import parse_id, stream_access
+from api.graphql.services import opened, parse_id, stream_access
 from api.schemas.events import parse_event_id
 
 
@@ -32,9 +32,10 @@ class Subscription:
     ) -> AsyncGenerator[GenerationEvent, None]:
         """Follow, then end with the generation."""
         context = info.context
-        try:
+        # ServiceErrors sees only the call that makes this generator, not what it raises.
+        with as_graphql_errors():
             thread = parse_id("threadId", thread_id)
-            async with stream_access(context) as access:
+            async with opened(context, stream_access) as access:
                 await access.check(thread)
             generations: GenerationManager = context.state.generations
             point = await _start_point(generations, thread, after)
@@ -45,8 +46,6 @@ class Subscription:
                 # Each event's messages read the trees as they are now.
                 context.loaders = None
                 yield event_of(generation_id, event)
-        except Exception as exc:
-            raise graphql_error(exc) from exc
 
 
 async def _start_point(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.types import Info
+from uuid import UUID
 
-from api.graphql.context import GraphContext
+import strawberry
+
 from api.graphql.inputs import CreateThreadInput, UpdateThreadInput, body
-from api.graphql.services import parse_id, thread_service, version_match
+from api.graphql.services import thread_service, version_match, with_service
 from api.graphql.types import Thread, thread_of
 from api.schemas.threads import ThreadCreate, ThreadUpdate
+from api.threads.service import ThreadService
 
 
 @strawberry.type
@@ -17,59 +18,53 @@ class ThreadMutation:
     """What a client changes in its threads."""
 
     @strawberry.mutation(description="Create a thread (as POST /api/threads).")
+    @with_service(thread_service)
     async def create_thread(
-        self, info: Info[GraphContext, None], input: CreateThreadInput | None = None
+        self, threads: ThreadService, input: CreateThreadInput | None = None
     ) -> Thread | None:
         """The new thread."""
-        async with thread_service(info.context) as threads:
-            return thread_of(await threads.create(body(ThreadCreate, input)))
+        return thread_of(await threads.create(body(ThreadCreate, input)))
 
     @strawberry.mutation(
         description="Change the fields given (with ifVersion: only at that version)."
     )
+    @with_service(thread_service)
     async def update_thread(
         self,
-        info: Info[GraphContext, None],
-        id: strawberry.ID,
+        threads: ThreadService,
+        id: UUID,
         input: UpdateThreadInput,
         if_version: int | None = None,
     ) -> Thread | None:
         """The changed thread."""
-        thread_id = parse_id("id", id)
-        async with thread_service(info.context) as threads:
-            changed = await threads.update(
-                thread_id, body(ThreadUpdate, input), version_match(if_version)
-            )
-        return thread_of(changed)
+        data = body(ThreadUpdate, input)
+        return thread_of(await threads.update(id, data, version_match(if_version)))
 
     @strawberry.mutation(description="Delete a thread and its messages; answers its id.")
+    @with_service(thread_service)
     async def delete_thread(
-        self, info: Info[GraphContext, None], id: strawberry.ID, if_version: int | None = None
+        self, threads: ThreadService, id: UUID, if_version: int | None = None
     ) -> strawberry.ID:
         """The id of the deleted thread (a running reply is stopped first)."""
-        async with thread_service(info.context) as threads:
-            await threads.delete(parse_id("id", id), version_match(if_version))
-        return id
+        await threads.delete(id, version_match(if_version))
+        return strawberry.ID(str(id))
 
     @strawberry.mutation(description="Copy the path root→messageId into a new thread.")
+    @with_service(thread_service)
     async def fork_thread(
-        self, info: Info[GraphContext, None], id: strawberry.ID, message_id: strawberry.ID
+        self, threads: ThreadService, id: UUID, message_id: UUID
     ) -> Thread | None:
         """The new thread."""
-        thread_id, message = parse_id("id", id), parse_id("messageId", message_id)
-        async with thread_service(info.context) as threads:
-            return thread_of(await threads.fork(thread_id, message))
+        return thread_of(await threads.fork(id, message_id))
 
     @strawberry.mutation(description="Make the newest leaf under messageId the head.")
+    @with_service(thread_service, changes_trees=True)
     async def set_head(
         self,
-        info: Info[GraphContext, None],
-        thread_id: strawberry.ID,
-        message_id: strawberry.ID,
+        threads: ThreadService,
+        thread_id: UUID,
+        message_id: UUID,
         if_version: int | None = None,
     ) -> Thread | None:
         """The thread with its new head."""
-        thread, message = parse_id("threadId", thread_id), parse_id("messageId", message_id)
-        info.context.loaders = None  # the branch changes: read trees afresh
-        async with thread_service(info.context) as threads:
-            return thread_of(await threads.set_head(thread, message, version_match(if_version)))
+        return thread_of(await threads.set_head(thread_id, message_id, version_match(if_version)))

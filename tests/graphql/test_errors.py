@@ -25,6 +25,9 @@ async def test_bad_input_names_the_field(graphql_servers: list[ServerProcess], k
         thread = (await execute(gql, CREATE, input={}))["createThread"]["id"]
         blank = await error_of(gql, SEND, t=thread, content="   ")
         bad_id = await error_of(gql, 'query { thread(id: "nope") { id } }')
+        bad_message_id = await error_of(
+            gql, 'mutation($t: ID!) { setHead(threadId: $t, messageId: "nope") { id } }', t=thread
+        )
         bad_after = await error_of(
             gql, 'query { threads(after: "garbage") { pageInfo { hasNextPage } } }'
         )
@@ -35,7 +38,10 @@ async def test_bad_input_names_the_field(graphql_servers: list[ServerProcess], k
     assert blank["extensions"]["field"] == "content"
     assert blank["message"] == "content must not be empty"
     assert bad_id["extensions"] == {"code": "BAD_USER_INPUT", "status": 400, "field": "id"}
-    assert bad_after["extensions"]["code"] == "BAD_USER_INPUT"
+    assert bad_message_id["extensions"]["field"] == "messageId"
+    assert bad_message_id["message"] == "messageId is not an id"
+    # The argument the client wrote, not the REST parameter (`cursor`) behind it.
+    assert bad_after["extensions"] == {"code": "BAD_USER_INPUT", "status": 400, "field": "after"}
 
 
 async def test_another_owners_thread_is_not_found(

@@ -1,6 +1,7 @@
 // Starts GraphiQL (vendored in /static/vendor/) on /graphql: queries and mutations over
 // HTTP, subscriptions over WebSocket. A key goes in the Headers tab as
-// {"Authorization": "Bearer <key>"}.
+// {"Authorization": "Bearer <key>"}: GraphiQL sends the tab's headers over HTTP and, for a
+// subscription, as the connection_init payload, which is where the server reads the key.
 "use strict";
 
 const endpoint = new URL("/graphql", window.location.href);
