@@ -16,15 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from scripts.fake_upstream import reply_text
 from tests.fixtures.app import RunningApp, send_and_disconnect, stream_events
 from tests.fixtures.messages import message_row, wait_until_settled
+from tests.fixtures.statements import is_timed
 from tests.fixtures.threads import create_thread
-
-TIMED_STATEMENTS = (
-    "SET content=",
-    "heartbeat_at",
-    "pg_stat_activity",
-    "DELETE FROM generation",
-    "message.status = $",
-)
 
 
 async def test_rows_are_stored_before_the_stream_starts(
@@ -136,7 +129,7 @@ async def test_statements_per_reply_do_not_grow_with_the_number_of_chunks(
         # Left out: what runs on a clock (the content flush once per interval, and the
         # process's own heartbeat, reaper and pruning), which a reply's length in time
         # drives, not its number of chunks.
-        if not any(marker in statement for marker in TIMED_STATEMENTS):
+        if not is_timed(statement):
             statements.append(statement)
 
     async def reply(content: str) -> int:
