@@ -5,24 +5,44 @@ itself, since the older transaction's end may notify nobody."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from api.schemas.feed import parse_feed_id
 from api.stores.feed import FeedPage, FeedStore, Opening
+from tests.fixtures.app import RunningApp
 from tests.fixtures.database import connect
 from tests.fixtures.feeds import WAIT_S, FeedReader
 from tests.fixtures.threads import create_thread
 
-# The feed's read, as it shows in pg_stat_activity.
-FEED_READ = "%pg_snapshot_xmin(pg_current_snapshot())%FROM feed_event%"
+# In the feed's read, and in no other statement.
+FEED_READ = "pg_snapshot_xmin(pg_current_snapshot())"
+
+
+@contextmanager
+def feed_reads(running_app: RunningApp) -> Iterator[asyncio.Queue[None]]:
+    """A queue that gets an item each time the app has read a feed (a statement run on
+    its engine), from now on."""
+    loop = asyncio.get_running_loop()
+    reads: asyncio.Queue[None] = asyncio.Queue()
+
+    def record(*args: Any) -> None:
+        if FEED_READ in args[2]:
+            loop.call_soon_threadsafe(reads.put_nowait, None)
+
+    engine: AsyncEngine = running_app.app.state.engine
+    event.listen(engine.sync_engine, "after_cursor_execute", record)
+    try:
+        yield reads
+    finally:
+        event.remove(engine.sync_engine, "after_cursor_execute", record)
 
 
 async def opening(db_engine: AsyncEngine) -> Opening:
@@ -36,38 +56,13 @@ async def read(db_engine: AsyncEngine, thread_id: str, opened: Opening) -> FeedP
         return await FeedStore(session).of_thread(UUID(thread_id), opened.position, opened)
 
 
-async def now(db_engine: AsyncEngine) -> datetime:
-    async with db_engine.connect() as connection:
-        moment: datetime = await connection.scalar(text("SELECT clock_timestamp()"))
-    return moment
-
-
-async def feed_read_since(db_engine: AsyncEngine, moment: datetime) -> None:
-    """Until the server has read a feed after ``moment``. Nothing announces that read,
-    so this looks at pg_stat_activity until it shows one (bounded)."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            async with db_engine.connect() as connection:
-                reads = await connection.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname ="
-                        " current_database() AND query LIKE :read AND query_start > :moment"
-                        " AND pid <> pg_backend_pid()"
-                    ),
-                    {"read": FEED_READ, "moment": moment},
-                )
-            if reads:
-                return
-            await asyncio.sleep(0.02)
-
-
 async def rename(http: httpx.AsyncClient, thread_id: str, title: str) -> None:
     response = await http.patch(f"/api/threads/{thread_id}", json={"title": title})
     assert response.status_code == 200, response.text
 
 
 async def test_an_older_transaction_comes_first_and_holds_a_newer_one_back(
-    client: httpx.AsyncClient, db_engine: AsyncEngine
+    client: httpx.AsyncClient, db_engine: AsyncEngine, running_app: RunningApp
 ) -> None:
     thread_id = (await create_thread(client))["id"]
     response = await client.post(
@@ -81,11 +76,11 @@ async def test_an_older_transaction_comes_first_and_holds_a_newer_one_back(
             await a.execute(
                 text("UPDATE message SET content = 'by A' WHERE id = :id"), {"id": message_id}
             )
-            before_b = await now(db_engine)
-            await rename(client, thread_id, "by B")  # B commits while A runs
-            held = await read(db_engine, thread_id, opened)
-            assert (held.rows, held.held_back) == ([], True)
-            await feed_read_since(db_engine, before_b)
+            with feed_reads(running_app) as reads:
+                await rename(client, thread_id, "by B")  # B commits while A runs
+                held = await read(db_engine, thread_id, opened)
+                assert (held.rows, held.held_back) == ([], True)
+                await asyncio.wait_for(reads.get(), WAIT_S)
             assert reader.events == []  # woken by B, the feed sent nothing yet
             await a.commit()
         events = await reader.until(lambda seen: len(seen) >= 2)
@@ -101,15 +96,19 @@ async def test_an_older_transaction_comes_first_and_holds_a_newer_one_back(
 
 @pytest.mark.parametrize("elsewhere", ["another database", "another thread"])
 async def test_a_feed_held_back_reads_again_without_a_notification(
-    client: httpx.AsyncClient, db_engine: AsyncEngine, postgres_server_url: str, elsewhere: str
+    client: httpx.AsyncClient,
+    db_engine: AsyncEngine,
+    running_app: RunningApp,
+    postgres_server_url: str,
+    elsewhere: str,
 ) -> None:
     thread_id = (await create_thread(client))["id"]
     other_id = (await create_thread(client))["id"]
     async with FeedReader(client, f"/api/threads/{thread_id}/events") as reader:
         async with transaction_elsewhere(db_engine, postgres_server_url, elsewhere, other_id) as a:
-            before_b = await now(db_engine)
-            await rename(client, thread_id, "by B")
-            await feed_read_since(db_engine, before_b)
+            with feed_reads(running_app) as reads:
+                await rename(client, thread_id, "by B")
+                await asyncio.wait_for(reads.get(), WAIT_S)
             assert reader.events == []
             # A's end notifies nothing this feed follows: only its re-check finds B's row.
             await a.commit()
