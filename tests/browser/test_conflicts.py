@@ -141,6 +141,10 @@ async def test_working_alone_never_conflicts(blank_page: Page, server: ServerPro
     # A send moves the head (a new version of the thread) while the reply streams.
     await send(page, "Tell me more")
     await expect(last_reply(page).locator(".content")).not_to_have_text("")
+    # The send's activity moves the thread to the top of the list: click once it has.
+    await expect(page.locator("li.thread-item").first).to_have_attribute(
+        "data-thread-id", thread["id"]
+    )
     await rename(page, thread["id"], "Renamed during the reply")
     await wait_idle(page)
     await expect(page.locator("#thread-title")).to_have_text("Renamed during the reply")

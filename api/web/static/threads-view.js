@@ -132,15 +132,18 @@ export class ThreadsView {
   }
 
   draw() {
-    this.list.replaceChildren(...this.threads.map((thread) => this.item(thread)));
+    // A title being typed survives the list changing under it (a live feed event).
+    const input = this.list.querySelector(".rename-form input");
+    const typed = input && { threadId: threadIdOf(input), value: input.value, focused: document.activeElement === input };
+    this.list.replaceChildren(...this.threads.map((thread) => this.item(thread, typed)));
   }
 
-  item(thread) {
+  item(thread, typed) {
     const item = el("li", "thread-item");
     item.dataset.threadId = thread.id;
     if (thread.id === this.currentId) item.classList.add("current");
     if (this.renaming === thread.id) {
-      item.append(renameForm(thread));
+      item.append(renameForm(thread, typed?.threadId === thread.id ? typed : null));
       return item;
     }
     const open = button(titleOf(thread), "thread-open");
@@ -175,13 +178,16 @@ function resultItem(result, index) {
   return item;
 }
 
-function renameForm(thread) {
+/** The inline rename box: the stored title, selected; or what was `typed` in the box
+ * this one replaces, with the caret where it was. */
+function renameForm(thread, typed) {
   const form = el("form", "rename-form");
   const input = el("input");
-  input.value = thread.title || "";
+  input.value = typed ? typed.value : thread.title || "";
   input.setAttribute("aria-label", "Thread title");
   form.append(input);
-  queueMicrotask(() => input.select());
+  if (!typed) queueMicrotask(() => input.select());
+  else if (typed.focused) queueMicrotask(() => input.focus());
   return form;
 }
 
