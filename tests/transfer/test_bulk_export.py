@@ -120,16 +120,22 @@ async def test_a_client_leaving_mid_export_ends_its_cursor_and_transaction(
     ):
         lines = response.aiter_lines()
         assert json.loads(await anext(lines))["format"] == "playground.thread/v1"
-        assert await exporting_sessions(db_engine) == 1
-    # The server notices the closed connection by itself; nothing to await but the
-    # database's view of its sessions (polled, bounded).
-    async with asyncio.timeout(10):
-        while True:
-            if await exporting_sessions(db_engine) == 0:
-                break
-            await asyncio.sleep(0.05)
+        await until_exporting(db_engine, 1)
+    # The server notices the closed connection by itself.
+    await until_exporting(db_engine, 0)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
         assert (await http.get("/api/threads")).status_code == 200
+
+
+async def until_exporting(engine: AsyncEngine, sessions: int) -> None:
+    """Until the server has ``sessions`` sessions inside the export's transaction.
+    Nothing announces a session's state but the database's view of it, and that view
+    can lag a statement behind: it is polled (bounded)."""
+    async with asyncio.timeout(10):
+        while True:
+            if await exporting_sessions(engine) == sessions:
+                return
+            await asyncio.sleep(0.05)
 
 
 async def exporting_sessions(engine: AsyncEngine) -> int:
