@@ -23,15 +23,21 @@ def server(migrated_database_url: str, paced_upstream_url: str) -> Iterator[Serv
     process.stop(signal.SIGTERM)
 
 
-async def test_three_models_in_columns_and_use_this_one(
-    blank_page: Page, server: ServerProcess
-) -> None:
-    page = blank_page
+async def compare_on_a_new_thread(page: Page) -> str:
+    """Open the page on a new thread with the Compare toggle on; the thread's id."""
     await page.goto("/")
     await expect(page.locator("#model option")).not_to_have_count(0)
     thread_id = await new_thread(page)
     await expect(page.locator("#compare-pickers")).to_be_hidden()
     await page.check("#compare-toggle")
+    return thread_id
+
+
+async def test_three_models_in_columns_and_use_this_one(
+    blank_page: Page, server: ServerProcess
+) -> None:
+    page = blank_page
+    thread_id = await compare_on_a_new_thread(page)
     await expect(page.locator(".compare-picker")).to_have_count(2)
     await page.click("#compare-add")
     pickers = page.locator(".compare-picker")
@@ -69,10 +75,7 @@ async def test_a_reload_mid_run_rebuilds_every_column(
     blank_page: Page, server: ServerProcess
 ) -> None:
     page = blank_page
-    await page.goto("/")
-    await expect(page.locator("#model option")).not_to_have_count(0)
-    thread_id = await new_thread(page)
-    await page.check("#compare-toggle")
+    thread_id = await compare_on_a_new_thread(page)
     pickers = page.locator(".compare-picker")
     await pickers.nth(0).locator(".compare-model").select_option("fake-steady")
     await pickers.nth(1).locator(".compare-model").select_option("fake-slow")
